@@ -1,0 +1,42 @@
+GO      ?= go
+BIN     := bin/shoal
+PKGS    := ./...
+
+.PHONY: build run test deps vet fmt-check fuzz-seeds bench bench-compare clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/shoal
+
+# make run: a local cluster on loopback (configuration endpoint + 3 nodes).
+run: build
+	./$(BIN) up --nodes 3
+
+# deps installs the real peers the tests talk to: Debian's memcached (side by
+# side comparisons), memccapable (libmemcached-tools) and pymemcache.
+deps:
+	@need=""; \
+	command -v memcached >/dev/null 2>&1 || need="$$need memcached"; \
+	command -v memccapable >/dev/null 2>&1 || need="$$need libmemcached-tools"; \
+	/usr/bin/python3 -c 'import pymemcache' >/dev/null 2>&1 || need="$$need python3-pymemcache"; \
+	if [ -n "$$need" ]; then \
+		echo "installing:$$need"; \
+		apt-get update -qq && apt-get install -y -qq $$need >/dev/null; \
+	fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# test runs everything: vet, formatting, the unit, fuzz-seed and end-to-end
+# tests under the race detector (the end-to-end tests build and start real
+# shoal processes, memcached and memccapable).
+test: deps build fmt-check vet
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+clean:
+	rm -rf bin
