@@ -8,3 +8,7 @@
 // to a caller's buffer. Parsers never trust a length a peer declares; the
 // caller decides how much it is willing to read.
 package protocol
+
+// BinaryRequestMagic is the first byte of every binary-protocol request; a
+// server tells the binary protocol from the text one by it.
+const BinaryRequestMagic = 0x80

@@ -1,0 +1,176 @@
+package node
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/shoal-cache/shoal/protocol"
+)
+
+const (
+	readBufSize  = 16 << 10
+	writeBufSize = 16 << 10
+	// maxGetLine bounds a multi-get line: memcached grows its buffer for
+	// them without limit; 1 MB is thousands of keys.
+	maxGetLine = 1 << 20
+)
+
+// errClose ends a connection without an error worth logging (quit, or a
+// line too long, which memcached answers by closing).
+var errClose = errors.New("connection closed by server")
+
+// conn is one client connection, served by one goroutine that reads
+// commands, runs them, and writes replies into a buffer flushed whenever it
+// has nothing more to read, so pipelined requests get batched replies.
+type conn struct {
+	s       *Server
+	nc      net.Conn
+	id      uint64
+	r       *bufio.Reader
+	w       *bufio.Writer
+	idle    atomic.Bool
+	lastCmd atomic.Int64 // unix seconds
+
+	tokens  [protocol.MaxTokens][]byte
+	scratch []byte // reused for values and reply lines
+	long    []byte // a multi-get line longer than the read buffer
+	noreply bool   // the current command asked for no reply
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{s: s, nc: nc, id: s.nextConn.Add(1),
+		r: bufio.NewReaderSize(nc, readBufSize), w: bufio.NewWriterSize(nc, writeBufSize)}
+	c.lastCmd.Store(time.Now().Unix())
+	return c
+}
+
+func (c *conn) serve() {
+	defer c.nc.Close()
+	err := c.loop()
+	if err != nil && !errors.Is(err, errClose) && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		c.s.log.Debug("connection ended", zap.Stringer("remote", c.nc.RemoteAddr()), zap.Error(err))
+	}
+}
+
+func (c *conn) loop() error {
+	first, err := c.waitForInput()
+	if err != nil {
+		return err
+	}
+	if first == protocol.BinaryRequestMagic {
+		return c.serveBinary()
+	}
+	for {
+		if err := c.textCommand(); err != nil {
+			_ = c.w.Flush()
+			return err
+		}
+		if c.r.Buffered() == 0 {
+			if err := c.w.Flush(); err != nil {
+				return err
+			}
+			if _, err := c.waitForInput(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// waitForInput blocks until a byte can be read, returning it unread. While
+// blocked the connection counts as idle, so Shutdown may close it.
+func (c *conn) waitForInput() (byte, error) {
+	if c.r.Buffered() > 0 {
+		b, _ := c.r.Peek(1)
+		return b[0], nil
+	}
+	c.idle.Store(true)
+	defer c.idle.Store(false)
+	if c.s.draining.Load() {
+		return 0, errClose
+	}
+	b, err := c.r.Peek(1)
+	if err != nil {
+		if c.s.draining.Load() {
+			return 0, errClose
+		}
+		return 0, err
+	}
+	c.lastCmd.Store(time.Now().Unix())
+	return b[0], nil
+}
+
+// wakeIfIdle interrupts a connection blocked waiting for a command, so that
+// it sees the server is draining.
+func (c *conn) wakeIfIdle() {
+	if c.idle.Load() {
+		_ = c.nc.SetReadDeadline(time.Now())
+	}
+}
+
+// readLine returns the next command line without its line ending. Lines
+// longer than protocol.MaxLineLen are refused by closing the connection, as
+// memcached does, except multi-gets, which may run to maxGetLine.
+func (c *conn) readLine() ([]byte, error) {
+	line, err := c.r.ReadSlice('\n')
+	if err == nil {
+		c.s.stats.bytesRead.Add(uint64(len(line)))
+		if len(line) > protocol.MaxLineLen && !isGet(line) {
+			return nil, errClose
+		}
+		return trimEOL(line), nil
+	}
+	if err != bufio.ErrBufferFull {
+		return nil, err
+	}
+	if !isGet(line) {
+		return nil, errClose
+	}
+	c.long = append(c.long[:0], line...)
+	for {
+		line, err = c.r.ReadSlice('\n')
+		c.long = append(c.long, line...)
+		if len(c.long) > maxGetLine {
+			return nil, errClose
+		}
+		if err == nil {
+			c.s.stats.bytesRead.Add(uint64(len(c.long)))
+			return trimEOL(c.long), nil
+		}
+		if err != bufio.ErrBufferFull {
+			return nil, err
+		}
+	}
+}
+
+func isGet(line []byte) bool {
+	line = bytes.TrimLeft(line, " ")
+	return bytes.HasPrefix(line, []byte("get ")) || bytes.HasPrefix(line, []byte("gets "))
+}
+
+func trimEOL(line []byte) []byte {
+	line = line[:len(line)-1]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	return line
+}
+
+// reply writes a whole reply unless the command asked for none.
+func (c *conn) reply(b []byte) {
+	if c.noreply {
+		return
+	}
+	c.write(b)
+}
+
+func (c *conn) write(b []byte) {
+	c.s.stats.bytesWritten.Add(uint64(len(b)))
+	_, _ = c.w.Write(b) // a write error surfaces at the next Flush
+}

@@ -1,0 +1,195 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Version is what the version command reports: memcached's protocol
+// version, so clients that check it treat a node as memcached 1.6.
+const Version = "1.6.21"
+
+// ClusterConfig answers discovery: `config get <key>` and
+// `get AmazonElastiCache:cluster`.
+type ClusterConfig interface {
+	// ClusterConfig returns the configuration body for key ("cluster" or
+	// "shoal-cluster"), or ok=false when there is none.
+	ClusterConfig(key string) (body []byte, ok bool)
+}
+
+// Server is a cache node: it accepts connections and serves the memcached
+// protocols from its Store.
+type Server struct {
+	cfg     Config
+	log     *zap.Logger
+	store   *Store // nil on a configuration endpoint
+	started time.Time
+
+	ln       net.Listener
+	cluster  atomic.Pointer[ClusterConfig]
+	draining atomic.Bool
+
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+	wg    sync.WaitGroup
+
+	verbosity atomic.Int32
+	stats     serverStats
+	nextConn  atomic.Uint64
+}
+
+// serverStats are the counters kept outside the store's shards.
+type serverStats struct {
+	currConns, totalConns, rejectedConns atomic.Int64
+	bytesRead, bytesWritten              atomic.Uint64
+	cmdFlush, cmdConfigGet, cmdMeta      atomic.Uint64
+	storeTooLarge, storeNoMemory         atomic.Uint64
+}
+
+// NewServer builds a server and its store from cfg.
+func NewServer(cfg Config, log *zap.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	s := &Server{cfg: cfg, log: log, started: time.Now(), conns: make(map[*conn]struct{})}
+	s.verbosity.Store(int32(cfg.Verbosity))
+	if !cfg.NoStorage {
+		st, err := NewStore(cfg.storeConfig())
+		if err != nil {
+			return nil, err
+		}
+		s.store = st
+	}
+	return s, nil
+}
+
+// Store is the server's storage, nil on a configuration endpoint.
+func (s *Server) Store() *Store { return s.store }
+
+// SetClusterConfig makes the server answer discovery from c.
+func (s *Server) SetClusterConfig(c ClusterConfig) { s.cluster.Store(&c) }
+
+func (s *Server) clusterConfig() ClusterConfig {
+	if p := s.cluster.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Listen binds the server's address. Connections are accepted (queued by
+// the kernel) from when it returns.
+func (s *Server) Listen() error {
+	addr := net.JoinHostPort(s.cfg.Listen, strconv.Itoa(s.cfg.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() *net.TCPAddr { return s.ln.Addr().(*net.TCPAddr) }
+
+// Serve accepts connections until Shutdown; it returns nil then.
+func (s *Server) Serve() error {
+	if s.ln == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			if s.draining.Load() {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("accepting: %w", err)
+		}
+		s.start(nc)
+	}
+}
+
+func (s *Server) start(nc net.Conn) {
+	s.stats.totalConns.Add(1)
+	if s.stats.currConns.Add(1) > int64(s.cfg.ConnLimit) {
+		s.stats.currConns.Add(-1)
+		s.stats.rejectedConns.Add(1)
+		_, _ = nc.Write([]byte("ERROR Too many open connections\r\n"))
+		_ = nc.Close()
+		return
+	}
+	c := newConn(s, nc)
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		c.serve()
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		s.stats.currConns.Add(-1)
+	}()
+}
+
+// Shutdown stops accepting, lets every connection finish the requests it
+// has read, closes connections as they go idle, and returns when all are
+// gone or ctx ends (then it closes the rest).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	if s.ln != nil {
+		_ = s.ln.Close()
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		c.wakeIfIdle()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			_ = c.nc.Close()
+		}
+		s.mu.Unlock()
+		<-done
+	}
+	if s.store != nil {
+		return s.store.Close()
+	}
+	return ctx.Err()
+}
+
+// shutdownCommand handles an enabled shutdown command: the process stops as
+// if it had been sent SIGTERM (graceful) or SIGINT, as memcached raises.
+func (s *Server) shutdownCommand(graceful bool) {
+	sig := os.Interrupt
+	if graceful {
+		sig = syscall.SIGTERM
+	}
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		_ = p.Signal(sig)
+	}
+}

@@ -1,0 +1,158 @@
+package node
+
+import (
+	"sort"
+	"sync"
+)
+
+// chunkAlign keeps every chunk, and so every header field, 8-byte aligned.
+const chunkAlign = 8
+
+// slabClass hands out chunks of one size. Its lock guards its free list,
+// carving position, page list and LRU list.
+type slabClass struct {
+	mu      sync.Mutex
+	id      int
+	size    int // chunk size
+	perPage int
+
+	pages     []int // arena pages this class owns, oldest first
+	free      ref   // free list through hdrHnext
+	nfree     int
+	carvePage int // page being cut into chunks, 0 when none
+	carveNext int // index of the next uncut chunk in carvePage
+
+	lru lruList
+
+	stats classStats
+	_     [64]byte // keep neighbouring classes' locks off one cache line
+}
+
+// classStats are memcached's per-class counters ("stats items").
+type classStats struct {
+	evicted          uint64
+	evictedNonzero   uint64
+	evictedUnfetched uint64
+	evictedTime      uint32 // seconds since last access of the last evicted item
+	reclaimed        uint64
+	expiredUnfetched uint64
+	outOfMemory      uint64
+	pagesMoved       uint64
+	setCmds          uint64
+}
+
+// slabs is the page allocator and the table of classes.
+type slabs struct {
+	arena   *arena
+	m       items
+	classes []*slabClass // classes[0] is unused, as in memcached
+
+	pageMu     sync.Mutex
+	nextPage   int // next never-used arena page; page 0 is reserved
+	limitPages int
+	pageClass  []uint8
+}
+
+// newSlabs builds the chunk classes: the smallest holds a header and
+// minSize bytes of key and value, each next one is factor times larger, and
+// the last one is a whole page.
+func newSlabs(a *arena, limitPages, minSize int, factor float64) *slabs {
+	s := &slabs{arena: a, m: items(a.mem), nextPage: 1, limitPages: limitPages,
+		pageClass: make([]uint8, a.pages())}
+	s.classes = append(s.classes, nil)
+	size := alignUp(hdrSize + minSize)
+	for len(s.classes) < 255 && size <= a.pageSize/2 {
+		s.addClass(size)
+		next := alignUp(int(float64(size) * factor))
+		if next == size {
+			next += chunkAlign
+		}
+		size = next
+	}
+	s.addClass(a.pageSize)
+	return s
+}
+
+func (s *slabs) addClass(size int) {
+	c := &slabClass{id: len(s.classes), size: size, perPage: s.arena.pageSize / size}
+	s.classes = append(s.classes, c)
+}
+
+func alignUp(n int) int { return (n + chunkAlign - 1) &^ (chunkAlign - 1) }
+
+// classFor is the smallest class whose chunks hold n bytes, or nil when none
+// does.
+func (s *slabs) classFor(n int) *slabClass {
+	i := sort.Search(len(s.classes)-1, func(i int) bool { return s.classes[i+1].size >= n })
+	if i == len(s.classes)-1 {
+		return nil
+	}
+	return s.classes[i+1]
+}
+
+// take returns a chunk from c's free list or uncut page, or 0. c.mu is held.
+func (s *slabs) take(c *slabClass) ref {
+	if r := c.free; r != 0 {
+		c.free = s.m.ref(r, hdrHnext)
+		c.nfree--
+		return r
+	}
+	if c.carvePage != 0 {
+		r := refOf(c.carvePage*s.arena.pageSize + c.carveNext*c.size)
+		c.carveNext++
+		if c.carveNext == c.perPage {
+			c.carvePage, c.carveNext = 0, 0
+		}
+		return r
+	}
+	return 0
+}
+
+// release puts a chunk back on c's free list. c.mu is held.
+func (s *slabs) release(c *slabClass, r ref) {
+	s.m.setU8(r, hdrState, itemFree)
+	s.m.setRef(r, hdrHnext, c.free)
+	c.free = r
+	c.nfree++
+}
+
+// grow gives c a new page if the memory limit allows. c.mu is held.
+func (s *slabs) grow(c *slabClass) bool {
+	s.pageMu.Lock()
+	defer s.pageMu.Unlock()
+	if s.nextPage-1 >= s.limitPages || s.nextPage >= s.arena.pages() {
+		return false
+	}
+	s.givePage(c, s.nextPage)
+	s.nextPage++
+	return true
+}
+
+// givePage makes page p c's page to cut. c.mu is held.
+func (s *slabs) givePage(c *slabClass, p int) {
+	c.pages = append(c.pages, p)
+	c.carvePage, c.carveNext = p, 0
+	s.pageClass[p] = uint8(c.id)
+}
+
+// chunksCut is how many chunks of page p (owned by c) have been handed out
+// at least once. c.mu is held.
+func (c *slabClass) chunksCut(p int) int {
+	if p == c.carvePage {
+		return c.carveNext
+	}
+	return c.perPage
+}
+
+// usedPages is how many arena pages classes own.
+func (s *slabs) usedPages() int {
+	s.pageMu.Lock()
+	defer s.pageMu.Unlock()
+	return s.nextPage - 1
+}
+
+func (s *slabs) setLimit(pages int) {
+	s.pageMu.Lock()
+	s.limitPages = pages
+	s.pageMu.Unlock()
+}

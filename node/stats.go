@@ -1,0 +1,315 @@
+package node
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/shoal-cache/shoal/protocol"
+)
+
+// stats serves `stats`, `stats settings|items|slabs|sizes|conns|reset`.
+func (c *conn) stats(tokens [][]byte) {
+	var b []byte
+	switch {
+	case len(tokens) == 1:
+		b = c.s.appendGeneralStats(c.scratch[:0])
+	case string(tokens[1]) == "reset":
+		c.s.resetStats()
+		c.write(protocol.RespReset)
+		return
+	case string(tokens[1]) == "settings":
+		b = c.s.appendSettings(c.scratch[:0])
+	case string(tokens[1]) == "items":
+		b = c.s.appendItemStats(c.scratch[:0])
+	case string(tokens[1]) == "slabs":
+		b = c.s.appendSlabStats(c.scratch[:0])
+	case string(tokens[1]) == "sizes":
+		b = protocol.AppendStat(c.scratch[:0], "sizes_status", "disabled")
+	case string(tokens[1]) == "conns":
+		b = c.s.appendConnStats(c.scratch[:0])
+	default:
+		c.write(protocol.RespError)
+		return
+	}
+	c.scratch = append(b, protocol.RespEnd...)
+	c.write(c.scratch)
+}
+
+func stat(b []byte, name string, v any) []byte {
+	var s string
+	switch v := v.(type) {
+	case string:
+		s = v
+	case int:
+		s = strconv.Itoa(v)
+	case int64:
+		s = strconv.FormatInt(v, 10)
+	case uint64:
+		s = strconv.FormatUint(v, 10)
+	case uint32:
+		s = strconv.FormatUint(uint64(v), 10)
+	case bool:
+		s = map[bool]string{true: "yes", false: "no"}[v]
+	case float64:
+		s = strconv.FormatFloat(v, 'f', 2, 64)
+	default:
+		s = fmt.Sprint(v)
+	}
+	return protocol.AppendStat(b, name, s)
+}
+
+// StoreTotals are the store's counters summed over shards and classes.
+type StoreTotals struct {
+	opStats
+	CurrItems, Bytes                                 int
+	Evictions, Reclaimed, ExpiredUnfetched           uint64
+	EvictedUnfetched, OutOfMemory, PagesMoved, Pages uint64
+	LimitBytes                                       int64
+	TotalMalloced                                    int64
+}
+
+// Totals sums the store's counters.
+func (s *Store) Totals() StoreTotals {
+	var t StoreTotals
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		t.opStats.add(&sh.stats)
+		sh.mu.Unlock()
+	}
+	for _, c := range s.slabs.classes[1:] {
+		c.mu.Lock()
+		t.CurrItems += c.lru.items
+		t.Bytes += c.lru.bytes
+		t.Evictions += c.stats.evicted
+		t.Reclaimed += c.stats.reclaimed
+		t.ExpiredUnfetched += c.stats.expiredUnfetched
+		t.EvictedUnfetched += c.stats.evictedUnfetched
+		t.OutOfMemory += c.stats.outOfMemory
+		t.PagesMoved += c.stats.pagesMoved
+		c.mu.Unlock()
+	}
+	s.slabs.pageMu.Lock()
+	t.Pages = uint64(s.slabs.nextPage - 1)
+	t.LimitBytes = int64(s.slabs.limitPages) * int64(s.arena.pageSize)
+	s.slabs.pageMu.Unlock()
+	t.TotalMalloced = int64(t.Pages) * int64(s.arena.pageSize)
+	return t
+}
+
+// resetStats zeroes the counters `stats reset` resets.
+func (s *Server) resetStats() {
+	s.stats.totalConns.Store(0)
+	s.stats.rejectedConns.Store(0)
+	s.stats.cmdFlush.Store(0)
+	s.stats.cmdConfigGet.Store(0)
+	s.stats.bytesRead.Store(0)
+	s.stats.bytesWritten.Store(0)
+	if st := s.store; st != nil {
+		for i := range st.shards {
+			sh := &st.shards[i]
+			sh.mu.Lock()
+			sh.stats = opStats{}
+			sh.mu.Unlock()
+		}
+		for _, c := range st.slabs.classes[1:] {
+			c.mu.Lock()
+			c.stats = classStats{}
+			c.mu.Unlock()
+		}
+	}
+}
+
+func (s *Server) appendGeneralStats(b []byte) []byte {
+	now := time.Now()
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	b = stat(b, "pid", os.Getpid())
+	b = stat(b, "uptime", int64(now.Sub(s.started)/time.Second))
+	b = stat(b, "time", now.Unix())
+	b = stat(b, "version", Version)
+	b = stat(b, "libevent", "shoal")
+	b = stat(b, "pointer_size", 64)
+	b = stat(b, "rusage_user", fmt.Sprintf("%d.%06d", ru.Utime.Sec, ru.Utime.Usec))
+	b = stat(b, "rusage_system", fmt.Sprintf("%d.%06d", ru.Stime.Sec, ru.Stime.Usec))
+	b = stat(b, "max_connections", s.cfg.ConnLimit)
+	b = stat(b, "curr_connections", s.stats.currConns.Load())
+	b = stat(b, "total_connections", s.stats.totalConns.Load())
+	b = stat(b, "rejected_connections", s.stats.rejectedConns.Load())
+	b = stat(b, "connection_structures", s.stats.currConns.Load())
+	var t StoreTotals
+	if s.store != nil {
+		t = s.store.Totals()
+	}
+	b = stat(b, "cmd_get", t.getCmds)
+	b = stat(b, "cmd_set", t.setCmds)
+	b = stat(b, "cmd_flush", s.stats.cmdFlush.Load())
+	b = stat(b, "cmd_touch", t.touchCmds)
+	b = stat(b, "cmd_meta", s.stats.cmdMeta.Load())
+	b = stat(b, "cmd_config_get", s.stats.cmdConfigGet.Load())
+	b = stat(b, "get_hits", t.getHits)
+	b = stat(b, "get_misses", t.getMisses)
+	b = stat(b, "get_expired", t.getExpired)
+	b = stat(b, "get_flushed", t.getFlushed)
+	b = stat(b, "delete_misses", t.deleteMisses)
+	b = stat(b, "delete_hits", t.deleteHits)
+	b = stat(b, "incr_misses", t.incrMisses)
+	b = stat(b, "incr_hits", t.incrHits)
+	b = stat(b, "decr_misses", t.decrMisses)
+	b = stat(b, "decr_hits", t.decrHits)
+	b = stat(b, "cas_misses", t.casMisses)
+	b = stat(b, "cas_hits", t.casHits)
+	b = stat(b, "cas_badval", t.casBadval)
+	b = stat(b, "touch_hits", t.touchHits)
+	b = stat(b, "touch_misses", t.touchMisses)
+	b = stat(b, "store_too_large", s.stats.storeTooLarge.Load())
+	b = stat(b, "store_no_memory", s.stats.storeNoMemory.Load())
+	b = stat(b, "bytes_read", s.stats.bytesRead.Load())
+	b = stat(b, "bytes_written", s.stats.bytesWritten.Load())
+	b = stat(b, "limit_maxbytes", t.LimitBytes)
+	b = stat(b, "threads", s.cfg.Threads)
+	b = stat(b, "bytes", t.Bytes)
+	b = stat(b, "curr_items", t.CurrItems)
+	b = stat(b, "total_items", t.totalItems)
+	b = stat(b, "slab_reassign_busy_items", 0)
+	b = stat(b, "slabs_moved", t.PagesMoved)
+	b = stat(b, "total_malloced", t.TotalMalloced)
+	b = stat(b, "expired_unfetched", t.ExpiredUnfetched)
+	b = stat(b, "evicted_unfetched", t.EvictedUnfetched)
+	b = stat(b, "evictions", t.Evictions)
+	b = stat(b, "reclaimed", t.Reclaimed)
+	curr := 0
+	if s.clusterConfig() != nil {
+		curr = 1
+	}
+	b = stat(b, "curr_config", curr)
+	return b
+}
+
+func (s *Server) appendSettings(b []byte) []byte {
+	cfg := s.cfg
+	b = stat(b, "maxbytes", int64(cfg.MemoryLimitMB)<<20)
+	b = stat(b, "maxconns", cfg.ConnLimit)
+	b = stat(b, "tcpport", cfg.Port)
+	b = stat(b, "udpport", 0)
+	b = stat(b, "inter", cfg.Listen)
+	b = stat(b, "verbosity", int(s.verbosity.Load()))
+	b = stat(b, "evictions", map[bool]string{true: "off", false: "on"}[cfg.DisableEvictions])
+	b = stat(b, "growth_factor", cfg.GrowthFactor)
+	b = stat(b, "chunk_size", cfg.MinChunk)
+	b = stat(b, "num_threads", cfg.Threads)
+	b = stat(b, "cas_enabled", !cfg.DisableCAS)
+	b = stat(b, "binding_protocol", "auto-negotiate")
+	b = stat(b, "auth_enabled_sasl", false)
+	b = stat(b, "item_size_max", cfg.MaxItemSize)
+	b = stat(b, "shutdown_command", cfg.EnableShutdown)
+	b = stat(b, "slab_reassign", true)
+	b = stat(b, "slab_automove", 1)
+	b = stat(b, "slab_page_size", pageSize)
+	b = stat(b, "flush_enabled", true)
+	b = stat(b, "go_version", runtime.Version())
+	return b
+}
+
+func (s *Server) appendItemStats(b []byte) []byte {
+	st := s.store
+	if st == nil {
+		return b
+	}
+	now := st.Now()
+	for _, c := range st.slabs.classes[1:] {
+		c.mu.Lock()
+		if c.lru.items == 0 && c.stats == (classStats{}) {
+			c.mu.Unlock()
+			continue
+		}
+		p := "items:" + strconv.Itoa(c.id) + ":"
+		age := uint32(0)
+		if c.lru.tail != 0 {
+			age = now - st.m.u32(c.lru.tail, hdrAtime)
+		}
+		b = stat(b, p+"number", c.lru.items)
+		b = stat(b, p+"age", age)
+		b = stat(b, p+"evicted", c.stats.evicted)
+		b = stat(b, p+"evicted_nonzero", c.stats.evictedNonzero)
+		b = stat(b, p+"evicted_time", c.stats.evictedTime)
+		b = stat(b, p+"outofmemory", c.stats.outOfMemory)
+		b = stat(b, p+"reclaimed", c.stats.reclaimed)
+		b = stat(b, p+"expired_unfetched", c.stats.expiredUnfetched)
+		b = stat(b, p+"evicted_unfetched", c.stats.evictedUnfetched)
+		c.mu.Unlock()
+	}
+	return b
+}
+
+func (s *Server) appendSlabStats(b []byte) []byte {
+	st := s.store
+	if st == nil {
+		return protocol.AppendStat(b, "active_slabs", "0")
+	}
+	active := 0
+	for _, c := range st.slabs.classes[1:] {
+		c.mu.Lock()
+		if len(c.pages) == 0 {
+			c.mu.Unlock()
+			continue
+		}
+		active++
+		p := strconv.Itoa(c.id) + ":"
+		total := len(c.pages) * c.perPage
+		end := 0
+		if c.carvePage != 0 {
+			end = c.perPage - c.carveNext
+		}
+		b = stat(b, p+"chunk_size", c.size)
+		b = stat(b, p+"chunks_per_page", c.perPage)
+		b = stat(b, p+"total_pages", len(c.pages))
+		b = stat(b, p+"total_chunks", total)
+		b = stat(b, p+"used_chunks", c.lru.items)
+		b = stat(b, p+"free_chunks", c.nfree)
+		b = stat(b, p+"free_chunks_end", end)
+		c.mu.Unlock()
+	}
+	t := st.Totals()
+	b = stat(b, "active_slabs", active)
+	return stat(b, "total_malloced", t.TotalMalloced)
+}
+
+func (s *Server) appendConnStats(b []byte) []byte {
+	s.mu.Lock()
+	list := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		list = append(list, c)
+	}
+	s.mu.Unlock()
+	sort.Slice(list, func(i, j int) bool { return list[i].id < list[j].id })
+	now := time.Now().Unix()
+	for _, c := range list {
+		p := strconv.FormatUint(c.id, 10) + ":"
+		b = stat(b, p+"addr", "tcp:"+c.nc.RemoteAddr().String())
+		b = stat(b, p+"listen_addr", "tcp:"+c.nc.LocalAddr().String())
+		state := "conn_parse_cmd"
+		if c.idle.Load() {
+			state = "conn_waiting"
+		}
+		b = stat(b, p+"state", state)
+		b = stat(b, p+"secs_since_last_cmd", now-c.lastCmd.Load())
+	}
+	return b
+}
+
+// SetMemoryLimit changes the item memory limit (cache_memlimit). Pages
+// above a lowered limit stay in use; no new ones are taken.
+func (s *Store) SetMemoryLimit(bytes int64) bool {
+	pages := int(bytes / int64(s.arena.pageSize))
+	if pages < 1 || pages >= s.arena.pages() {
+		return false
+	}
+	s.slabs.setLimit(pages)
+	return true
+}

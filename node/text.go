@@ -1,0 +1,456 @@
+package node
+
+import (
+	"errors"
+
+	"github.com/shoal-cache/shoal/protocol"
+)
+
+// textCommand reads and runs one text-protocol command line.
+func (c *conn) textCommand() error {
+	line, err := c.readLine()
+	if err != nil {
+		return err
+	}
+	c.noreply = false
+	tokens, rest := protocol.Tokens(c.tokens[:0], line)
+	if len(tokens) == 0 || len(tokens[0]) < 2 {
+		c.write(protocol.RespError)
+		return nil
+	}
+	name := tokens[0]
+	if name[0] == 'm' && len(name) == 2 {
+		return c.metaCommand(name[1], tokens, rest)
+	}
+	switch string(name) {
+	case "get", "bget":
+		return c.get(tokens, rest, false, false)
+	case "gets":
+		return c.get(tokens, rest, true, false)
+	case "gat":
+		return c.get(tokens, rest, false, true)
+	case "gats":
+		return c.get(tokens, rest, true, true)
+	case "set":
+		return c.update(tokens, protocol.ModeSet)
+	case "add":
+		return c.update(tokens, protocol.ModeAdd)
+	case "replace":
+		return c.update(tokens, protocol.ModeReplace)
+	case "append":
+		return c.update(tokens, protocol.ModeAppend)
+	case "prepend":
+		return c.update(tokens, protocol.ModePrepend)
+	case "cas":
+		return c.update(tokens, protocol.ModeCAS)
+	case "incr":
+		c.arith(tokens, true)
+	case "decr":
+		c.arith(tokens, false)
+	case "delete":
+		c.delete(tokens)
+	case "touch":
+		c.touch(tokens)
+	case "flush_all":
+		c.flushAll(tokens)
+	case "version":
+		c.write([]byte("VERSION " + Version + "\r\n"))
+	case "verbosity":
+		c.verbosity(tokens)
+	case "quit":
+		return errClose
+	case "stats":
+		c.stats(tokens)
+	case "config":
+		c.config(tokens)
+	case "cache_memlimit":
+		c.cacheMemlimit(tokens)
+	case "shutdown":
+		c.shutdown(tokens)
+	default:
+		c.write(protocol.RespError)
+	}
+	return nil
+}
+
+// setNoreply applies memcached's rule: a last token "noreply" silences the
+// command's reply.
+func (c *conn) setNoreply(tokens [][]byte) {
+	c.noreply = string(tokens[len(tokens)-1]) == "noreply"
+}
+
+// withStore runs f if the server has storage; a configuration endpoint
+// answers storage commands with an error instead.
+func (c *conn) withStore() *Store {
+	if c.s.store == nil {
+		c.reply([]byte("SERVER_ERROR no storage on a configuration endpoint\r\n"))
+	}
+	return c.s.store
+}
+
+// get serves get, gets, gat and gats for any number of keys.
+func (c *conn) get(tokens [][]byte, rest []byte, withCAS, touch bool) error {
+	if len(tokens) < 2 {
+		c.write(protocol.RespError)
+		return nil
+	}
+	keys := tokens[1:]
+	var exptime int64
+	if touch {
+		exp, ok := protocol.ParseInt32(tokens[1])
+		if !ok {
+			c.write(protocol.ErrBadExptime)
+			return nil
+		}
+		exptime, keys = int64(exp), tokens[2:]
+	}
+	for {
+		for _, key := range keys {
+			if len(key) > protocol.MaxKeyLen {
+				c.write(protocol.ErrBadFormat)
+				return nil
+			}
+			c.getOne(key, withCAS, touch, exptime)
+		}
+		if len(rest) == 0 {
+			break
+		}
+		keys, rest = protocol.Tokens(c.tokens[:0], rest)
+	}
+	c.write(protocol.RespEnd)
+	return nil
+}
+
+func (c *conn) getOne(key []byte, withCAS, touch bool, exptime int64) {
+	if body, ok := c.legacyClusterConfig(key); ok {
+		c.scratch = protocol.AppendValueHeader(c.scratch[:0], key, 0, len(body), 0, withCAS)
+		c.scratch = append(append(c.scratch, body...), protocol.RespCRLF...)
+		c.write(c.scratch)
+		return
+	}
+	st := c.s.store
+	if st == nil {
+		return
+	}
+	it, val, ok := st.Get(key, c.scratch[:0], touch, exptime)
+	if !ok {
+		return
+	}
+	n := len(val)
+	// The value sits at the start of scratch; the header goes after it so
+	// neither needs a second buffer.
+	c.scratch = protocol.AppendValueHeader(val, key, it.Flags, n, it.CAS, withCAS)
+	c.write(c.scratch[n:])
+	c.write(val)
+	c.write(protocol.RespCRLF)
+}
+
+// update serves the storage commands: it reads the data block straight into
+// a reserved chunk, or throws it away unbuffered when the item cannot be
+// stored.
+func (c *conn) update(tokens [][]byte, mode protocol.StoreMode) error {
+	var cmd protocol.StoreCommand
+	if errReply := protocol.ParseStore(tokens, mode, &cmd); errReply != nil {
+		if len(tokens) > 1 {
+			c.setNoreply(tokens)
+		}
+		c.reply(errReply)
+		return nil
+	}
+	c.noreply = cmd.NoReply
+	st := c.withStore()
+	if st == nil {
+		return c.swallow(cmd.Bytes + 2)
+	}
+	res, err := st.Reserve(cmd.Key, cmd.Flags, int64(cmd.Exptime), cmd.Bytes, mode)
+	if err != nil {
+		c.storeError(err)
+		return c.swallow(cmd.Bytes + 2)
+	}
+	if err := c.readData(st.Value(res)); err != nil {
+		st.Cancel(res)
+		if errors.Is(err, errBadChunk) {
+			c.reply(protocol.ErrBadDataChunk)
+			return nil
+		}
+		return err
+	}
+	result, _, err := st.Commit(res, mode, cmd.CAS)
+	if err != nil {
+		c.storeError(err)
+		return nil
+	}
+	c.reply(resultReply(result))
+	return nil
+}
+
+var errBadChunk = errors.New("data block not ended by \\r\\n")
+
+// swallow reads and throws away n bytes of a data block that will not be
+// stored, without buffering them.
+func (c *conn) swallow(n int) error {
+	if err := c.flushBeforeWaiting(n); err != nil {
+		return err
+	}
+	m, err := c.r.Discard(n)
+	c.s.stats.bytesRead.Add(uint64(m))
+	return err
+}
+
+// flushBeforeWaiting sends the replies so far if reading n more bytes may
+// block: the client may be waiting for them before it sends the rest.
+func (c *conn) flushBeforeWaiting(n int) error {
+	if c.r.Buffered() < n {
+		return c.w.Flush()
+	}
+	return nil
+}
+
+// readData fills v from the data block and checks the "\r\n" after it.
+func (c *conn) readData(v []byte) error {
+	if err := c.flushBeforeWaiting(len(v) + 2); err != nil {
+		return err
+	}
+	if _, err := readFull(c, v); err != nil {
+		return err
+	}
+	var end [2]byte
+	if _, err := readFull(c, end[:]); err != nil {
+		return err
+	}
+	if end != [2]byte{'\r', '\n'} {
+		return errBadChunk
+	}
+	return nil
+}
+
+func readFull(c *conn, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := c.r.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	c.s.stats.bytesRead.Add(uint64(n))
+	return n, nil
+}
+
+func (c *conn) storeError(err error) {
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		c.s.stats.storeTooLarge.Add(1)
+		c.reply(protocol.ErrTooLarge)
+	case errors.Is(err, ErrNonNumeric):
+		c.reply(protocol.ErrNonNumeric)
+	default:
+		c.s.stats.storeNoMemory.Add(1)
+		c.reply(protocol.ErrOutOfMemory)
+	}
+}
+
+func resultReply(r Result) []byte {
+	switch r {
+	case Stored:
+		return protocol.RespStored
+	case Exists:
+		return protocol.RespExists
+	case NotFound:
+		return protocol.RespNotFound
+	default:
+		return protocol.RespNotStored
+	}
+}
+
+func (c *conn) arith(tokens [][]byte, incr bool) {
+	if len(tokens) != 3 && len(tokens) != 4 {
+		c.write(protocol.RespError)
+		return
+	}
+	c.setNoreply(tokens)
+	if len(tokens[1]) > protocol.MaxKeyLen {
+		c.reply(protocol.ErrBadFormat)
+		return
+	}
+	delta, ok := protocol.ParseUint64(tokens[2])
+	if !ok {
+		c.reply(protocol.ErrBadDelta)
+		return
+	}
+	st := c.withStore()
+	if st == nil {
+		return
+	}
+	v, found, err := st.Arith(tokens[1], incr, delta)
+	switch {
+	case err != nil:
+		c.storeError(err)
+	case !found:
+		c.reply(protocol.RespNotFound)
+	default:
+		c.scratch = append(protocol.AppendUint(c.scratch[:0], v), protocol.RespCRLF...)
+		c.reply(c.scratch)
+	}
+}
+
+func (c *conn) delete(tokens [][]byte) {
+	if len(tokens) < 2 || len(tokens) > 4 {
+		c.write(protocol.RespError)
+		return
+	}
+	if len(tokens) > 2 {
+		holdZero := string(tokens[2]) == "0"
+		c.setNoreply(tokens)
+		valid := (len(tokens) == 3 && (holdZero || c.noreply)) || (len(tokens) == 4 && holdZero && c.noreply)
+		if !valid {
+			c.reply(protocol.ErrDeleteUsage)
+			return
+		}
+	}
+	if len(tokens[1]) > protocol.MaxKeyLen {
+		c.reply(protocol.ErrBadFormat)
+		return
+	}
+	st := c.withStore()
+	if st == nil {
+		return
+	}
+	if st.Delete(tokens[1]) {
+		c.reply(protocol.RespDeleted)
+	} else {
+		c.reply(protocol.RespNotFound)
+	}
+}
+
+func (c *conn) touch(tokens [][]byte) {
+	if len(tokens) != 3 && len(tokens) != 4 {
+		c.write(protocol.RespError)
+		return
+	}
+	c.setNoreply(tokens)
+	if len(tokens[1]) > protocol.MaxKeyLen {
+		c.reply(protocol.ErrBadFormat)
+		return
+	}
+	exp, ok := protocol.ParseInt32(tokens[2])
+	if !ok {
+		c.reply(protocol.ErrBadExptime)
+		return
+	}
+	st := c.withStore()
+	if st == nil {
+		return
+	}
+	if st.Touch(tokens[1], int64(exp)) {
+		c.reply(protocol.RespTouched)
+	} else {
+		c.reply(protocol.RespNotFound)
+	}
+}
+
+func (c *conn) flushAll(tokens [][]byte) {
+	if len(tokens) > 3 {
+		c.write(protocol.RespError)
+		return
+	}
+	c.setNoreply(tokens)
+	c.s.stats.cmdFlush.Add(1)
+	var delay int32
+	if len(tokens) == 3 || (len(tokens) == 2 && !c.noreply) {
+		d, ok := protocol.ParseInt32(tokens[1])
+		if !ok {
+			c.reply(protocol.ErrBadExptime)
+			return
+		}
+		delay = d
+	}
+	if st := c.s.store; st != nil {
+		st.FlushAll(int64(delay))
+	}
+	c.reply(protocol.RespOK)
+}
+
+func (c *conn) verbosity(tokens [][]byte) {
+	if len(tokens) != 2 && len(tokens) != 3 {
+		c.write(protocol.RespError)
+		return
+	}
+	c.setNoreply(tokens)
+	level, ok := protocol.ParseUint32(tokens[1])
+	if !ok {
+		c.reply(protocol.ErrBadFormat)
+		return
+	}
+	c.s.verbosity.Store(int32(min(level, 2)))
+	c.reply(protocol.RespOK)
+}
+
+func (c *conn) cacheMemlimit(tokens [][]byte) {
+	if len(tokens) != 2 && len(tokens) != 3 {
+		c.write(protocol.RespError)
+		return
+	}
+	c.setNoreply(tokens)
+	mb, ok := protocol.ParseUint32(tokens[1])
+	switch {
+	case !ok:
+		c.reply(protocol.RespError)
+	case mb < 8:
+		c.reply(protocol.ErrMemlimitLow)
+	case mb > 1000000000:
+		c.reply(protocol.ErrMemlimitUnit)
+	case c.s.store == nil || !c.s.store.SetMemoryLimit(int64(mb)<<20):
+		c.reply(protocol.ErrMemlimitFail)
+	default:
+		c.reply(protocol.RespOK)
+	}
+}
+
+func (c *conn) shutdown(tokens [][]byte) {
+	switch {
+	case !c.s.cfg.EnableShutdown:
+		c.write(protocol.ErrShutdownOff)
+	case len(tokens) == 1:
+		c.s.shutdownCommand(false)
+	case len(tokens) == 2 && string(tokens[1]) == "graceful":
+		c.s.shutdownCommand(true)
+	default:
+		c.write(protocol.ErrShutdownMode)
+	}
+}
+
+// config serves ElastiCache's `config get <key>`.
+func (c *conn) config(tokens [][]byte) {
+	if len(tokens) != 3 || string(tokens[1]) != "get" {
+		c.write(protocol.RespError)
+		return
+	}
+	c.s.stats.cmdConfigGet.Add(1)
+	cc := c.s.clusterConfig()
+	if cc == nil {
+		c.write(protocol.RespEnd)
+		return
+	}
+	body, ok := cc.ClusterConfig(string(tokens[2]))
+	if !ok {
+		c.write(protocol.RespEnd)
+		return
+	}
+	c.scratch = protocol.AppendConfigReply(c.scratch[:0], string(tokens[2]), body)
+	c.write(c.scratch)
+}
+
+// legacyClusterConfig answers `get AmazonElastiCache:cluster`, the
+// discovery request of clients older than ElastiCache 1.4.14.
+func (c *conn) legacyClusterConfig(key []byte) ([]byte, bool) {
+	if len(key) != len(protocol.LegacyClusterKey) || string(key) != protocol.LegacyClusterKey {
+		return nil, false
+	}
+	cc := c.s.clusterConfig()
+	if cc == nil {
+		return nil, false
+	}
+	c.s.stats.cmdConfigGet.Add(1)
+	return cc.ClusterConfig(protocol.ClusterKey)
+}
