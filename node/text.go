@@ -282,7 +282,7 @@ func (c *conn) arith(tokens [][]byte, incr bool) {
 	if st == nil {
 		return
 	}
-	v, found, err := st.Arith(tokens[1], incr, delta)
+	v, _, found, err := st.Arith(tokens[1], incr, delta)
 	switch {
 	case err != nil:
 		c.storeError(err)

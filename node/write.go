@@ -160,8 +160,22 @@ func (s *Store) reportCAS(r ref) uint64 {
 
 // Arith adds delta to (incr) or subtracts it from (decr, flooring at 0) a
 // decimal value, as incr and decr do: unsigned 64-bit, incr wraps. It
-// returns the new value, or found=false on a miss.
-func (s *Store) Arith(key []byte, incr bool, delta uint64) (v uint64, found bool, err error) {
+// returns the new value and CAS, or found=false on a miss.
+func (s *Store) Arith(key []byte, incr bool, delta uint64) (v, cas uint64, found bool, err error) {
+	return s.ArithOrCreate(key, incr, delta, nil)
+}
+
+// Create is the item an arithmetic command stores on a miss (the binary
+// protocol's initial value, meta's N flag).
+type Create struct {
+	Initial uint64
+	Exptime int64
+	Flags   uint32
+}
+
+// ArithOrCreate is Arith that, on a miss with create set, stores
+// create.Initial instead (found stays false).
+func (s *Store) ArithOrCreate(key []byte, incr bool, delta uint64, create *Create) (v, cas uint64, found bool, err error) {
 	h := s.hash(key)
 	sh := &s.shards[shardOf(h)]
 	sh.mu.Lock()
@@ -173,11 +187,18 @@ func (s *Store) Arith(key []byte, incr bool, delta uint64) (v uint64, found bool
 		} else {
 			sh.stats.decrMisses++
 		}
-		return 0, false, nil
+		if create == nil {
+			return 0, 0, false, nil
+		}
+		r, err := s.storeCounter(sh, key, h, create.Initial, create.Flags, s.clock.expiry(create.Exptime))
+		if err != nil {
+			return 0, 0, false, err
+		}
+		return create.Initial, s.reportCAS(r), false, nil
 	}
 	cur, ok := parseCounter(s.m.valueOf(r))
 	if !ok {
-		return 0, true, ErrNonNumeric
+		return 0, 0, true, ErrNonNumeric
 	}
 	if incr {
 		sh.stats.incrHits++
@@ -186,12 +207,31 @@ func (s *Store) Arith(key []byte, incr bool, delta uint64) (v uint64, found bool
 		sh.stats.decrHits++
 		v = cur - min(cur, delta)
 	}
-	return v, true, s.setCounter(sh, r, v)
+	r, err = s.setCounter(sh, r, v)
+	if err != nil {
+		return 0, 0, true, err
+	}
+	return v, s.reportCAS(r), true, nil
+}
+
+// storeCounter links a new item holding v. The shard lock is held.
+func (s *Store) storeCounter(sh *shard, key []byte, h uint32, v uint64, flags, exptime uint32) (ref, error) {
+	var buf [20]byte
+	digits := protocol.AppendUint(buf[:0], v)
+	r, err := s.alloc(itemSize(len(key), len(digits)), holding{shard: shardOf(h)})
+	if err != nil {
+		return 0, err
+	}
+	s.m.initItem(r, s.m.class(r), key, h, len(digits), flags, exptime)
+	copy(s.m.valueOf(r), digits)
+	s.link(sh, r)
+	return r, nil
 }
 
 // setCounter writes a counter's new value: in place, padded with spaces as
-// memcached pads it, when it fits, else in a new item. The shard lock is held.
-func (s *Store) setCounter(sh *shard, r ref, v uint64) error {
+// memcached pads it, when it fits, else in a new item that replaces r. The
+// shard lock is held. It returns the item now holding the value.
+func (s *Store) setCounter(sh *shard, r ref, v uint64) (ref, error) {
 	var buf [20]byte
 	digits := protocol.AppendUint(buf[:0], v)
 	val := s.m.valueOf(r)
@@ -202,19 +242,18 @@ func (s *Store) setCounter(sh *shard, r ref, v uint64) error {
 		}
 		s.m.setCAS(r, s.cas.Add(1))
 		s.access(r)
-		return nil
+		return r, nil
 	}
-	key := s.m.keyOf(r)
-	nr, err := s.alloc(itemSize(len(key), len(digits)), holding{shardOf(s.m.u32(r, hdrHash)), r})
+	h := s.m.u32(r, hdrHash)
+	nr, err := s.alloc(itemSize(s.m.klen(r), len(digits)), holding{shardOf(h), r})
 	if err != nil {
-		return err
+		return 0, err
 	}
-	s.m.initItem(nr, s.m.class(nr), key, s.m.u32(r, hdrHash), len(digits),
-		s.m.u32(r, hdrFlags), s.m.u32(r, hdrExptime))
+	s.m.initItem(nr, s.m.class(nr), s.m.keyOf(r), h, len(digits), s.m.u32(r, hdrFlags), s.m.u32(r, hdrExptime))
 	copy(s.m.valueOf(nr), digits)
 	s.unlink(sh, r, false)
 	s.link(sh, nr)
-	return nil
+	return nr, nil
 }
 
 // parseCounter reads a counter value: decimal digits, then nothing but the
