@@ -1,8 +1,12 @@
 package node
 
-// How far up from an LRU tail an allocation looks for something to reclaim
-// or evict before it gives up, as memcached's lru_pull_tail searches.
-const evictSearch = 50
+// How far up from an LRU tail an allocation looks for an expired item to
+// reclaim, and for one to evict, before it gives up (memcached's
+// lru_pull_tail searches 5).
+const (
+	reclaimSearch = 5
+	evictSearch   = 50
+)
 
 // holding is what an allocating caller holds: the index of the shard whose
 // lock it has (-1 for none), and an item of that shard it is still using,
@@ -24,10 +28,10 @@ func (s *Store) alloc(n int, held holding) (ref, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r := s.slabs.take(c)
-	if r == 0 && s.reclaimTail(c, held, false) {
+	if r == 0 && s.slabs.grow(c) {
 		r = s.slabs.take(c)
 	}
-	if r == 0 && s.slabs.grow(c) {
+	if r == 0 && s.reclaimTail(c, held, false) {
 		r = s.slabs.take(c)
 	}
 	if r == 0 && !s.cfg.DisableEvictions && s.reclaimTail(c, held, true) {
@@ -53,7 +57,11 @@ func (s *Store) alloc(n int, held holding) (ref, error) {
 func (s *Store) reclaimTail(c *slabClass, held holding, evict bool) bool {
 	now := s.clock.Now()
 	r := c.lru.tail
-	for tries := 0; r != 0 && tries < evictSearch; tries++ {
+	search := reclaimSearch
+	if evict {
+		search = evictSearch
+	}
+	for tries := 0; r != 0 && tries < search; tries++ {
 		prev := s.m.ref(r, hdrPrev)
 		sh, ok := s.lockShardOf(r, held)
 		if ok && r == held.pin {
@@ -123,13 +131,18 @@ func (s *Store) unlockShard(sh *shard, held holding) {
 // reassignment). dst.mu is held; the source class and the items' shards are
 // only try-locked, and the move is abandoned if any of them is busy.
 func (s *Store) movePage(dst *slabClass, held holding) bool {
-	src := s.pageDonor(dst)
-	if src == nil || !src.mu.TryLock() {
+	return s.movePageFrom(s.pageDonor(dst), dst, held)
+}
+
+// movePageFrom moves src's oldest page to dst, evicting its items. dst.mu
+// is held.
+func (s *Store) movePageFrom(src, dst *slabClass, held holding) bool {
+	if src == nil || src == dst || !src.mu.TryLock() {
 		return false
 	}
 	defer src.mu.Unlock()
-	if len(src.pages) == 0 {
-		return false
+	if len(src.pages) < 2 {
+		return false // a class keeps its last page
 	}
 	p := src.pages[0]
 	if !s.emptyPage(src, p, held) {

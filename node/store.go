@@ -93,6 +93,7 @@ func (s *Store) Close() error {
 func (s *Store) tick() {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	lastEvicted := make([]uint64, len(s.slabs.classes))
 	for {
 		select {
 		case <-s.stopTick:
@@ -102,6 +103,9 @@ func (s *Store) tick() {
 			if at := s.flushAt.Load(); at != 0 && at <= s.clock.Now() {
 				s.flushAt.Store(0)
 				s.flushCAS.Store(s.cas.Load() + 1)
+			}
+			if !s.cfg.DisableEvictions {
+				s.rebalance(lastEvicted)
 			}
 		}
 	}
