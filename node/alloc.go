@@ -111,7 +111,7 @@ func (s *Store) countEviction(c *slabClass, r ref, now uint32) {
 // lockShardOf try-locks the shard of a linked item, unless the caller
 // already holds it.
 func (s *Store) lockShardOf(r ref, held holding) (*shard, bool) {
-	i := shardOf(s.m.u32(r, hdrHash))
+	i := shardOf(s.hashOf(r))
 	sh := &s.shards[i]
 	if i == held.shard {
 		return sh, true

@@ -34,25 +34,25 @@ func (sh *shard) bucket(hash uint32) *ref {
 // find returns the linked item with this key, or 0.
 func (sh *shard) find(m items, key []byte, hash uint32) ref {
 	for r := *sh.bucket(hash); r != 0; r = m.ref(r, hdrHnext) {
-		if m.u32(r, hdrHash) == hash && bytes.Equal(m.keyOf(r), key) {
+		if m.klen(r) == len(key) && bytes.Equal(m.keyOf(r), key) {
 			return r
 		}
 	}
 	return 0
 }
 
-func (sh *shard) insert(m items, r ref) {
+func (sh *shard) insert(m items, r ref, hash uint32, hashKey func([]byte) uint32) {
 	if sh.count >= len(sh.buckets)+len(sh.buckets)/2 {
-		sh.grow(m)
+		sh.grow(m, hashKey)
 	}
-	b := sh.bucket(m.u32(r, hdrHash))
+	b := sh.bucket(hash)
 	m.setRef(r, hdrHnext, *b)
 	*b = r
 	sh.count++
 }
 
-func (sh *shard) delete(m items, r ref) {
-	b := sh.bucket(m.u32(r, hdrHash))
+func (sh *shard) delete(m items, r ref, hash uint32) {
+	b := sh.bucket(hash)
 	if *b == r {
 		*b = m.ref(r, hdrHnext)
 		sh.count--
@@ -67,14 +67,15 @@ func (sh *shard) delete(m items, r ref) {
 	}
 }
 
-// grow doubles the table, rehashing from the hashes kept in the headers.
-func (sh *shard) grow(m items) {
+// grow doubles the table. Items keep no hash (it would cost every item 4
+// bytes), so their keys are hashed again.
+func (sh *shard) grow(m items, hashKey func([]byte) uint32) {
 	old := sh.buckets
 	sh.buckets = make([]ref, 2*len(old))
 	for _, r := range old {
 		for r != 0 {
 			next := m.ref(r, hdrHnext)
-			b := sh.bucket(m.u32(r, hdrHash))
+			b := sh.bucket(hashKey(m.keyOf(r)))
 			m.setRef(r, hdrHnext, *b)
 			*b = r
 			r = next

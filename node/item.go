@@ -24,8 +24,7 @@ const (
 	hdrClass   = 37 // uint8
 	hdrState   = 38 // uint8: itemFree, itemAllocated or itemLinked
 	hdrBits    = 39 // uint8: bitActive, bitFetched, bitStale, bitWon
-	hdrHash    = 40 // uint32: the key's hash, to rehash without rereading keys
-	hdrSize    = 48 // 8-aligned
+	hdrSize    = 40 // 8-aligned
 )
 
 // Chunk states. A chunk is free (on its class's free list), allocated (being
@@ -77,13 +76,12 @@ func (m items) valueOf(r ref) []byte {
 }
 
 // initItem writes a fresh header and the key into an allocated chunk.
-func (m items) initItem(r ref, class int, key []byte, hash uint32, vlen int, flags, exptime uint32) {
+func (m items) initItem(r ref, class int, key []byte, vlen int, flags, exptime uint32) {
 	h := m[r.off() : r.off()+hdrSize]
 	clear(h)
 	binary.LittleEndian.PutUint32(h[hdrExptime:], exptime)
 	binary.LittleEndian.PutUint32(h[hdrFlags:], flags)
 	binary.LittleEndian.PutUint32(h[hdrVlen:], uint32(vlen))
-	binary.LittleEndian.PutUint32(h[hdrHash:], hash)
 	h[hdrKlen] = uint8(len(key))
 	h[hdrClass] = uint8(class)
 	h[hdrState] = itemAllocated

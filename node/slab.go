@@ -60,14 +60,14 @@ func newSlabs(a *arena, limitPages, minSize int, factor float64) *slabs {
 	s := &slabs{arena: a, m: items(a.mem), nextPage: 1, limitPages: limitPages,
 		pageClass: make([]uint8, a.pages())}
 	s.classes = append(s.classes, nil)
-	size := alignUp(hdrSize + minSize)
-	for len(s.classes) < 255 && size <= a.pageSize/2 {
+	// Sizes are the smallest times factor^i, each rounded up on its own, so
+	// rounding does not compound from class to class.
+	exact := float64(hdrSize + minSize)
+	for size := alignUp(int(exact)); len(s.classes) < 255 && size <= a.pageSize/2; {
 		s.addClass(size)
-		next := alignUp(int(float64(size) * factor))
-		if next == size {
-			next += chunkAlign
+		for exact *= factor; alignUp(int(exact)) <= size; exact *= factor {
 		}
-		size = next
+		size = alignUp(int(exact))
 	}
 	s.addClass(a.pageSize)
 	return s

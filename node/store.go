@@ -118,6 +118,9 @@ func (s *Store) hash(key []byte) uint32 {
 	return uint32(maphash.Bytes(s.seed, key))
 }
 
+// hashOf is the hash of a chunk's key.
+func (s *Store) hashOf(r ref) uint32 { return s.hash(s.m.keyOf(r)) }
+
 // Item is what a read reports about an item, apart from its value.
 type Item struct {
 	Flags   uint32
@@ -260,7 +263,7 @@ func (s *Store) link(sh *shard, r ref) {
 	s.m.setCAS(r, s.cas.Add(1))
 	s.m.setU32(r, hdrAtime, s.clock.Now())
 	s.m.setU8(r, hdrState, itemLinked)
-	sh.insert(s.m, r)
+	sh.insert(s.m, r, s.hashOf(r), s.hash)
 	sh.stats.totalItems++
 	c := s.slabs.classes[s.m.class(r)]
 	c.mu.Lock()
@@ -273,7 +276,7 @@ func (s *Store) link(sh *shard, r ref) {
 // unlink takes a linked item out of the index and LRU and frees its chunk.
 // The shard lock is held, and the class lock too when classLocked.
 func (s *Store) unlink(sh *shard, r ref, classLocked bool) {
-	sh.delete(s.m, r)
+	sh.delete(s.m, r, s.hashOf(r))
 	c := s.slabs.classes[s.m.class(r)]
 	if !classLocked {
 		c.mu.Lock()

@@ -36,7 +36,7 @@ func (s *Store) Reserve(key []byte, flags uint32, exptime int64, n int, mode pro
 		}
 		return Reservation{}, err
 	}
-	s.m.initItem(r, s.m.class(r), key, h, n, flags, s.clock.expiry(exptime))
+	s.m.initItem(r, s.m.class(r), key, n, flags, s.clock.expiry(exptime))
 	return Reservation{r: r, hash: h}, nil
 }
 
@@ -136,11 +136,11 @@ func (s *Store) admit(sh *shard, old ref, mode protocol.StoreMode, cas uint64) R
 func (s *Store) join(sh *shard, old, add ref, prepend bool) (ref, error) {
 	ov, av := s.m.valueOf(old), s.m.valueOf(add)
 	key := s.m.keyOf(old)
-	r, err := s.alloc(itemSize(len(key), len(ov)+len(av)), holding{shardOf(s.m.u32(old, hdrHash)), old})
+	r, err := s.alloc(itemSize(len(key), len(ov)+len(av)), holding{shardOf(s.hashOf(old)), old})
 	if err != nil {
 		return 0, err
 	}
-	s.m.initItem(r, s.m.class(r), key, s.m.u32(old, hdrHash), len(ov)+len(av),
+	s.m.initItem(r, s.m.class(r), key, len(ov)+len(av),
 		s.m.u32(old, hdrFlags), s.m.u32(old, hdrExptime))
 	v := s.m.valueOf(r)
 	if prepend {
@@ -222,7 +222,7 @@ func (s *Store) storeCounter(sh *shard, key []byte, h uint32, v uint64, flags, e
 	if err != nil {
 		return 0, err
 	}
-	s.m.initItem(r, s.m.class(r), key, h, len(digits), flags, exptime)
+	s.m.initItem(r, s.m.class(r), key, len(digits), flags, exptime)
 	copy(s.m.valueOf(r), digits)
 	s.link(sh, r)
 	return r, nil
@@ -244,12 +244,11 @@ func (s *Store) setCounter(sh *shard, r ref, v uint64) (ref, error) {
 		s.access(r)
 		return r, nil
 	}
-	h := s.m.u32(r, hdrHash)
-	nr, err := s.alloc(itemSize(s.m.klen(r), len(digits)), holding{shardOf(h), r})
+	nr, err := s.alloc(itemSize(s.m.klen(r), len(digits)), holding{shardOf(s.hashOf(r)), r})
 	if err != nil {
 		return 0, err
 	}
-	s.m.initItem(nr, s.m.class(nr), s.m.keyOf(r), h, len(digits), s.m.u32(r, hdrFlags), s.m.u32(r, hdrExptime))
+	s.m.initItem(nr, s.m.class(nr), s.m.keyOf(r), len(digits), s.m.u32(r, hdrFlags), s.m.u32(r, hdrExptime))
 	copy(s.m.valueOf(nr), digits)
 	s.unlink(sh, r, false)
 	s.link(sh, nr)
