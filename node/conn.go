@@ -45,8 +45,9 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
+	counted := countingConn{Conn: nc, stats: &s.stats}
 	c := &conn{s: s, nc: nc, id: s.nextConn.Add(1),
-		r: bufio.NewReaderSize(nc, readBufSize), w: bufio.NewWriterSize(nc, writeBufSize)}
+		r: bufio.NewReaderSize(counted, readBufSize), w: bufio.NewWriterSize(counted, writeBufSize)}
 	c.lastCmd.Store(time.Now().Unix())
 	return c
 }
@@ -120,7 +121,6 @@ func (c *conn) wakeIfIdle() {
 func (c *conn) readLine() ([]byte, error) {
 	line, err := c.r.ReadSlice('\n')
 	if err == nil {
-		c.s.stats.bytesRead.Add(uint64(len(line)))
 		if len(line) > protocol.MaxLineLen && !isGet(line) {
 			return nil, errClose
 		}
@@ -140,7 +140,6 @@ func (c *conn) readLine() ([]byte, error) {
 			return nil, errClose
 		}
 		if err == nil {
-			c.s.stats.bytesRead.Add(uint64(len(c.long)))
 			return trimEOL(c.long), nil
 		}
 		if err != bufio.ErrBufferFull {
@@ -162,6 +161,25 @@ func trimEOL(line []byte) []byte {
 	return line
 }
 
+// countingConn counts the bytes a connection reads and writes, once per
+// system call rather than once per command.
+type countingConn struct {
+	net.Conn
+	stats *serverStats
+}
+
+func (c countingConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.stats.bytesRead.Add(uint64(n))
+	return n, err
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.stats.bytesWritten.Add(uint64(n))
+	return n, err
+}
+
 // reply writes a whole reply unless the command asked for none.
 func (c *conn) reply(b []byte) {
 	if c.noreply {
@@ -171,6 +189,5 @@ func (c *conn) reply(b []byte) {
 }
 
 func (c *conn) write(b []byte) {
-	c.s.stats.bytesWritten.Add(uint64(len(b)))
 	_, _ = c.w.Write(b) // a write error surfaces at the next Flush
 }

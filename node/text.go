@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"io"
 
 	"github.com/shoal-cache/shoal/protocol"
 )
@@ -192,8 +193,7 @@ func (c *conn) swallow(n int) error {
 	if err := c.flushBeforeWaiting(n); err != nil {
 		return err
 	}
-	m, err := c.r.Discard(n)
-	c.s.stats.bytesRead.Add(uint64(m))
+	_, err := c.r.Discard(n)
 	return err
 }
 
@@ -211,30 +211,17 @@ func (c *conn) readData(v []byte) error {
 	if err := c.flushBeforeWaiting(len(v) + 2); err != nil {
 		return err
 	}
-	if _, err := readFull(c, v); err != nil {
+	if _, err := io.ReadFull(c.r, v); err != nil {
 		return err
 	}
 	var end [2]byte
-	if _, err := readFull(c, end[:]); err != nil {
+	if _, err := io.ReadFull(c.r, end[:]); err != nil {
 		return err
 	}
 	if end != [2]byte{'\r', '\n'} {
 		return errBadChunk
 	}
 	return nil
-}
-
-func readFull(c *conn, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := c.r.Read(b[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	c.s.stats.bytesRead.Add(uint64(n))
-	return n, nil
 }
 
 func (c *conn) storeError(err error) {
