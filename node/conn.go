@@ -73,15 +73,24 @@ func (c *conn) loop() error {
 			_ = c.w.Flush()
 			return err
 		}
-		if c.r.Buffered() == 0 {
+		if !c.lineBuffered() {
+			// Reading on may block: send what the client is owed first.
 			if err := c.w.Flush(); err != nil {
 				return err
 			}
+		}
+		if c.r.Buffered() == 0 {
 			if _, err := c.waitForInput(); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// lineBuffered reports whether a whole command line is already buffered.
+func (c *conn) lineBuffered() bool {
+	b, _ := c.r.Peek(c.r.Buffered())
+	return bytes.IndexByte(b, '\n') >= 0
 }
 
 // waitForInput blocks until a byte can be read, returning it unread. While

@@ -23,7 +23,7 @@ const (
 	hdrKlen    = 36 // uint8
 	hdrClass   = 37 // uint8
 	hdrState   = 38 // uint8: itemFree, itemAllocated or itemLinked
-	hdrBits    = 39 // uint8: bitActive, bitFetched, bitStale, bitWon
+	hdrBits    = 39 // uint8: bitActive, bitFetched, bitStale, bitWon, bitKeyBinary
 	hdrSize    = 40 // 8-aligned
 )
 
@@ -37,10 +37,11 @@ const (
 
 // Item bits.
 const (
-	bitActive  uint8 = 1 << iota // read since it last reached the LRU tail
-	bitFetched                   // read at least once
-	bitStale                     // invalidated by a meta delete/get with I
-	bitWon                       // a client was handed the recache token
+	bitActive    uint8 = 1 << iota // read since it last reached the LRU tail
+	bitFetched                     // read at least once
+	bitStale                       // invalidated by a meta delete/get with I
+	bitWon                         // a client was handed the recache token
+	bitKeyBinary                   // the key was sent base64-encoded (meta b)
 )
 
 // itemSize is the chunk space an item with this key and value needs.

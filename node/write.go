@@ -1,6 +1,8 @@
 package node
 
 import (
+	"errors"
+
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -65,16 +67,26 @@ func (s *Store) Cancel(res Reservation) {
 // any mode). The reservation is consumed whatever the result. On Stored, the
 // new CAS is returned.
 func (s *Store) Commit(res Reservation, mode protocol.StoreMode, cas uint64) (Result, uint64, error) {
-	key := s.m.keyOf(res.r)
 	sh := &s.shards[shardOf(res.hash)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	result, r, err := s.commit(sh, res, mode, cas)
+	if result != Stored {
+		return result, 0, err
+	}
+	return Stored, s.reportCAS(r), nil
+}
+
+// commit is Commit with the shard lock held; on Stored it returns the item
+// now linked.
+func (s *Store) commit(sh *shard, res Reservation, mode protocol.StoreMode, cas uint64) (Result, ref, error) {
+	key := s.m.keyOf(res.r)
 	sh.stats.setCmds++
 	old := s.lookup(sh, key, res.hash)
 	result := s.admit(sh, old, mode, cas)
 	if result != Stored {
 		if mode == protocol.ModeAdd && old != 0 {
-			s.access(old) // memcached bumps an item a failed add ran into
+			s.bump(old) // memcached bumps an item a failed add ran into
 		}
 		s.Cancel(res)
 		return result, 0, nil
@@ -92,7 +104,7 @@ func (s *Store) Commit(res Reservation, mode protocol.StoreMode, cas uint64) (Re
 		s.unlink(sh, old, false)
 	}
 	s.link(sh, r)
-	return Stored, s.reportCAS(r), nil
+	return Stored, r, nil
 }
 
 // admit decides whether a store in this mode goes ahead, counting cas
@@ -176,6 +188,15 @@ type Create struct {
 // ArithOrCreate is Arith that, on a miss with create set, stores
 // create.Initial instead (found stays false).
 func (s *Store) ArithOrCreate(key []byte, incr bool, delta uint64, create *Create) (v, cas uint64, found bool, err error) {
+	return s.ArithCAS(key, incr, delta, create, 0)
+}
+
+// ErrCASMismatch ends an arithmetic command whose item has another CAS.
+var ErrCASMismatch = errors.New("cas mismatch")
+
+// ArithCAS is ArithOrCreate that, given a nonzero compare CAS, changes an
+// existing item only if its CAS is that (binary incr/decr, meta ma C).
+func (s *Store) ArithCAS(key []byte, incr bool, delta uint64, create *Create, compare uint64) (v, cas uint64, found bool, err error) {
 	h := s.hash(key)
 	sh := &s.shards[shardOf(h)]
 	sh.mu.Lock()
@@ -195,6 +216,9 @@ func (s *Store) ArithOrCreate(key []byte, incr bool, delta uint64, create *Creat
 			return 0, 0, false, err
 		}
 		return create.Initial, s.reportCAS(r), false, nil
+	}
+	if compare != 0 && compare != s.reportCAS(r) {
+		return 0, 0, true, ErrCASMismatch
 	}
 	cur, ok := parseCounter(s.m.valueOf(r))
 	if !ok {
@@ -241,7 +265,7 @@ func (s *Store) setCounter(sh *shard, r ref, v uint64) (ref, error) {
 			val[i] = ' '
 		}
 		s.m.setCAS(r, s.cas.Add(1))
-		s.access(r)
+		s.bump(r)
 		return r, nil
 	}
 	nr, err := s.alloc(itemSize(s.m.klen(r), len(digits)), holding{shardOf(s.hashOf(r)), r})
