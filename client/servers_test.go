@@ -1,0 +1,198 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/shoal-cache/shoal/protocol"
+)
+
+// A server is a real memcached process listening on loopback.
+type server struct {
+	t    testing.TB
+	addr string
+	cmd  *exec.Cmd
+}
+
+const memcachedPath = "/usr/bin/memcached"
+
+// startMemcached starts a memcached on a free loopback port and stops it when
+// the test ends.
+func startMemcached(t testing.TB) *server {
+	t.Helper()
+	if _, err := os.Stat(memcachedPath); err != nil {
+		t.Fatalf("memcached is needed (make deps): %v", err)
+	}
+	var lastErr error
+	for range 3 { // another process may take the port between probe and start
+		s := &server{t: t, addr: freeAddr(t)}
+		if lastErr = s.start(); lastErr == nil {
+			t.Cleanup(s.kill)
+			return s
+		}
+	}
+	t.Fatalf("starting memcached: %v", lastErr)
+	return nil
+}
+
+func freeAddr(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func (s *server) start() error {
+	host, port, _ := net.SplitHostPort(s.addr)
+	args := []string{"-l", host, "-p", port, "-U", "0", "-m", "64", "-t", "2", "-c", "1024"}
+	if os.Geteuid() == 0 {
+		args = append(args, "-u", "root")
+	}
+	s.cmd = exec.Command(memcachedPath, args...)
+	if err := s.cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- s.cmd.Wait() }()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("memcached on %s exited: %v", s.addr, err)
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", s.addr, 100*time.Millisecond); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.cmd.Process.Kill()
+	return fmt.Errorf("memcached on %s does not answer", s.addr)
+}
+
+// kill stops the server at once (SIGKILL), as a crash would.
+func (s *server) kill() {
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGCONT) // a stopped process dies only once continued
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	// The port is free once nothing answers on it.
+	for range 100 {
+		c, err := net.DialTimeout("tcp", s.addr, 50*time.Millisecond)
+		if err != nil {
+			break
+		}
+		c.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.cmd = nil
+}
+
+// restart starts the server again on the same address, empty.
+func (s *server) restart() {
+	s.t.Helper()
+	s.kill()
+	var err error
+	for range 50 { // the port may linger a moment
+		if err = s.start(); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.t.Fatalf("restarting memcached on %s: %v", s.addr, err)
+}
+
+// pause stops the process (SIGSTOP): it accepts connections and answers
+// nothing, like a hung node. resume lets it go on.
+func (s *server) pause()  { s.cmd.Process.Signal(syscall.SIGSTOP) }
+func (s *server) resume() { s.cmd.Process.Signal(syscall.SIGCONT) }
+
+// testTimeout is the socket timeout of the tests' clients: long, because a
+// timeout marks a node down and the machine running the tests may be busy.
+const testTimeout = 3 * time.Second
+
+// direct is a plain gomemcache client of this server alone, to see what it
+// holds.
+func (s *server) direct() *memcache.Client {
+	c := memcache.New(s.addr)
+	c.Timeout = testTimeout
+	return c
+}
+
+func startMemcacheds(t testing.TB, n int) []*server {
+	s := make([]*server, n)
+	for i := range s {
+		s[i] = startMemcached(t)
+	}
+	return s
+}
+
+func addrs(servers []*server) []string {
+	a := make([]string, len(servers))
+	for i, s := range servers {
+		a[i] = s.addr
+	}
+	return a
+}
+
+// listOf is a shoal-cluster list of servers at positions 0..n-1.
+func listOf(version uint64, servers []*server) protocol.ClusterConfig {
+	cfg := protocol.ClusterConfig{Version: version}
+	for i, s := range servers {
+		host, port, _ := net.SplitHostPort(s.addr)
+		p, _ := strconv.Atoi(port)
+		cfg.Nodes = append(cfg.Nodes, protocol.ClusterNode{
+			Host: "localhost", IP: host, Port: p, Position: i, State: protocol.StateActive,
+		})
+	}
+	return cfg
+}
+
+// newStatic is a client of a static list of servers, closed when the test
+// ends.
+func newStatic(t testing.TB, servers []*server, tune func(*Config)) *Client {
+	t.Helper()
+	cfg := Config{Servers: addrs(servers), ProbeInterval: 50 * time.Millisecond, Timeout: testTimeout}
+	if tune != nil {
+		tune(&cfg)
+	}
+	c, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// ownerAddr is the address of key's owner in the client's current ring.
+func ownerAddr(c *Client, key string) string {
+	n := c.cur.Load().owner(key)
+	if n == nil {
+		return ""
+	}
+	return n.String()
+}
+
+// waitFor polls cond every 10ms for at most d.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
