@@ -22,7 +22,9 @@ var holdingNothing = holding{shard: -1}
 // must and may.
 func (s *Store) alloc(n int, held holding) (ref, error) {
 	c := s.slabs.classFor(n)
-	if c == nil || n > s.cfg.MaxItemSize {
+	// memcached's item holds a 48-byte header, a CAS, the key with a NUL and
+	// the value with its CRLF: 59 bytes more than key and value.
+	if c == nil || n-hdrSize+59 > s.cfg.MaxItemSize {
 		return 0, ErrTooLarge
 	}
 	c.mu.Lock()

@@ -124,26 +124,34 @@ func (c *conn) wakeIfIdle() {
 	}
 }
 
-// readLine returns the next command line without its line ending. Lines
-// longer than protocol.MaxLineLen are refused by closing the connection, as
-// memcached does, except multi-gets, which may run to maxGetLine.
+// readLine returns the next command line without its line ending. Like
+// memcached, it closes the connection when more than protocol.MaxLineLen
+// bytes have arrived without a newline, unless they start a get, which may
+// run to maxGetLine.
 func (c *conn) readLine() ([]byte, error) {
-	line, err := c.r.ReadSlice('\n')
-	if err == nil {
-		if len(line) > protocol.MaxLineLen && !isGet(line) {
+	for {
+		buf, _ := c.r.Peek(c.r.Buffered())
+		if bytes.IndexByte(buf, '\n') >= 0 {
+			line, _ := c.r.ReadSlice('\n')
+			return trimEOL(line), nil
+		}
+		if len(buf) > protocol.MaxLineLen && !isGet(buf) {
 			return nil, errClose
 		}
-		return trimEOL(line), nil
+		if len(buf) == readBufSize {
+			return c.readLongGet()
+		}
+		if _, err := c.r.Peek(len(buf) + 1); err != nil {
+			return nil, err
+		}
 	}
-	if err != bufio.ErrBufferFull {
-		return nil, err
-	}
-	if !isGet(line) {
-		return nil, errClose
-	}
-	c.long = append(c.long[:0], line...)
+}
+
+// readLongGet reads a get line longer than the read buffer.
+func (c *conn) readLongGet() ([]byte, error) {
+	c.long = c.long[:0]
 	for {
-		line, err = c.r.ReadSlice('\n')
+		line, err := c.r.ReadSlice('\n')
 		c.long = append(c.long, line...)
 		if len(c.long) > maxGetLine {
 			return nil, errClose

@@ -176,7 +176,16 @@ func (s *Store) lookup(sh *shard, key []byte, hash uint32) ref {
 // access marks a read: the active bit gives it a second chance at the LRU
 // tail. The shard lock is held.
 func (s *Store) access(r ref) {
-	s.m.setBit(r, bitActive|bitFetched)
+	s.m.setBit(r, bitFetched)
+	s.bump(r)
+}
+
+// bump marks a use that is not a read (an incr, an add that found the
+// item), as memcached's do_item_update does: a second chance at the LRU
+// tail, without counting the item as fetched (mg h, me). The shard lock is
+// held.
+func (s *Store) bump(r ref) {
+	s.m.setBit(r, bitActive)
 	s.m.setU32(r, hdrAtime, s.clock.Now())
 }
 
@@ -250,8 +259,11 @@ func (s *Store) Delete(key []byte) bool {
 // exptime (seconds from now or a unix time), as flush_all does.
 func (s *Store) FlushAll(delay int64) {
 	if delay > 0 {
-		s.flushAt.Store(s.clock.expiry(delay))
-		return
+		// memcached (with CAS) flushes a second before the time it is given.
+		if at := s.clock.expiry(delay) - 1; at > s.clock.Now() {
+			s.flushAt.Store(at)
+			return
+		}
 	}
 	s.flushAt.Store(0)
 	s.flushCAS.Store(s.cas.Add(1))

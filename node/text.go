@@ -105,12 +105,12 @@ func (c *conn) get(tokens [][]byte, rest []byte, withCAS, touch bool) error {
 		}
 		exptime, keys = int64(exp), tokens[2:]
 	}
+	if anyKeyTooLong(keys, rest) {
+		c.write(protocol.ErrBadFormat)
+		return nil
+	}
 	for {
 		for _, key := range keys {
-			if len(key) > protocol.MaxKeyLen {
-				c.write(protocol.ErrBadFormat)
-				return nil
-			}
 			c.getOne(key, withCAS, touch, exptime)
 		}
 		if len(rest) == 0 {
@@ -120,6 +120,26 @@ func (c *conn) get(tokens [][]byte, rest []byte, withCAS, touch bool) error {
 	}
 	c.write(protocol.RespEnd)
 	return nil
+}
+
+// anyKeyTooLong checks every key of a get before any value is sent:
+// memcached answers only the error when one key is too long, dropping the
+// values it had found for the others.
+func anyKeyTooLong(keys [][]byte, rest []byte) bool {
+	for _, k := range keys {
+		if len(k) > protocol.MaxKeyLen {
+			return true
+		}
+	}
+	n := 0
+	for _, b := range rest {
+		if b == ' ' {
+			n = 0
+		} else if n++; n > protocol.MaxKeyLen {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *conn) getOne(key []byte, withCAS, touch bool, exptime int64) {
@@ -178,6 +198,12 @@ func (c *conn) update(tokens [][]byte, mode protocol.StoreMode) error {
 	}
 	result, _, err := st.Commit(res, mode, cmd.CAS)
 	if err != nil {
+		if mode == protocol.ModeAppend || mode == protocol.ModePrepend {
+			// memcached answers NOT_STORED when the joined value cannot be
+			// allocated, too large or not.
+			c.reply(protocol.RespNotStored)
+			return nil
+		}
 		c.storeError(err)
 		return nil
 	}

@@ -220,7 +220,7 @@ func (s *Store) ArithCAS(key []byte, incr bool, delta uint64, create *Create, co
 	if compare != 0 && compare != s.reportCAS(r) {
 		return 0, 0, true, ErrCASMismatch
 	}
-	cur, ok := parseCounter(s.m.valueOf(r))
+	cur, ok := protocol.ParseUint64(s.m.valueOf(r))
 	if !ok {
 		return 0, 0, true, ErrNonNumeric
 	}
@@ -277,14 +277,4 @@ func (s *Store) setCounter(sh *shard, r ref, v uint64) (ref, error) {
 	s.unlink(sh, r, false)
 	s.link(sh, nr)
 	return nr, nil
-}
-
-// parseCounter reads a counter value: decimal digits, then nothing but the
-// spaces an in-place decrement leaves.
-func parseCounter(b []byte) (uint64, bool) {
-	end := len(b)
-	for end > 0 && b[end-1] == ' ' {
-		end--
-	}
-	return protocol.ParseUint64(b[:end])
 }

@@ -71,53 +71,6 @@ func Tokens(dst [][]byte, line []byte) (tokens [][]byte, rest []byte) {
 	return tokens, nil
 }
 
-// ParseUint32 parses a decimal uint32 as memcached's safe_strtoul does:
-// digits only, no sign, no overflow.
-func ParseUint32(b []byte) (uint32, bool) {
-	v, ok := ParseUint64(b)
-	if !ok || v > 1<<32-1 {
-		return 0, false
-	}
-	return uint32(v), true
-}
-
-// ParseUint64 parses a decimal uint64 (digits only, no sign, no overflow).
-func ParseUint64(b []byte) (uint64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	var v uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := uint64(c - '0')
-		if v > (1<<64-1-d)/10 {
-			return 0, false
-		}
-		v = v*10 + d
-	}
-	return v, true
-}
-
-// ParseInt32 parses a decimal int32 with an optional leading minus sign, as
-// memcached's safe_strtol does.
-func ParseInt32(b []byte) (int32, bool) {
-	neg := false
-	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
-		neg = b[0] == '-'
-		b = b[1:]
-	}
-	v, ok := ParseUint64(b)
-	if !ok || v > 1<<31 || (!neg && v == 1<<31) {
-		return 0, false
-	}
-	if neg {
-		return int32(-int64(v)), true
-	}
-	return int32(v), true
-}
-
 // ValidKey reports whether k is a key memcached accepts on the text
 // protocol: 1 to MaxKeyLen bytes (the tokenizer already excludes spaces).
 func ValidKey(k []byte) bool {
