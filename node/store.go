@@ -118,6 +118,14 @@ func (s *Store) hash(key []byte) uint32 {
 	return uint32(maphash.Bytes(s.seed, key))
 }
 
+// lockKey locks key's shard, returning it and the key's hash.
+func (s *Store) lockKey(key []byte) (*shard, uint32) {
+	h := s.hash(key)
+	sh := &s.shards[shardOf(h)]
+	sh.mu.Lock()
+	return sh, h
+}
+
 // hashOf is the hash of a chunk's key.
 func (s *Store) hashOf(r ref) uint32 { return s.hash(s.m.keyOf(r)) }
 
@@ -192,9 +200,7 @@ func (s *Store) bump(r ref) {
 // Get appends the value of key to dst. With touch it also sets the item's
 // expiry to exptime (gat). ok is false on a miss.
 func (s *Store) Get(key, dst []byte, touch bool, exptime int64) (it Item, out []byte, ok bool) {
-	h := s.hash(key)
-	sh := &s.shards[shardOf(h)]
-	sh.mu.Lock()
+	sh, h := s.lockKey(key)
 	defer sh.mu.Unlock()
 	r := s.lookup(sh, key, h)
 	if touch {
@@ -223,9 +229,7 @@ func (s *Store) Get(key, dst []byte, touch bool, exptime int64) (it Item, out []
 
 // Touch sets a live item's expiry. It reports whether the item was found.
 func (s *Store) Touch(key []byte, exptime int64) bool {
-	h := s.hash(key)
-	sh := &s.shards[shardOf(h)]
-	sh.mu.Lock()
+	sh, h := s.lockKey(key)
 	defer sh.mu.Unlock()
 	sh.stats.touchCmds++
 	r := s.lookup(sh, key, h)
@@ -241,9 +245,7 @@ func (s *Store) Touch(key []byte, exptime int64) bool {
 
 // Delete removes a live item. It reports whether there was one.
 func (s *Store) Delete(key []byte) bool {
-	h := s.hash(key)
-	sh := &s.shards[shardOf(h)]
-	sh.mu.Lock()
+	sh, h := s.lockKey(key)
 	defer sh.mu.Unlock()
 	r := s.lookup(sh, key, h)
 	if r == 0 {

@@ -10,9 +10,7 @@ func (s *Store) DeleteCAS(key []byte, cas uint64) Result {
 		}
 		return NotFound
 	}
-	h := s.hash(key)
-	sh := &s.shards[shardOf(h)]
-	sh.mu.Lock()
+	sh, h := s.lockKey(key)
 	defer sh.mu.Unlock()
 	r := s.lookup(sh, key, h)
 	switch {

@@ -291,9 +291,7 @@ func (s *Store) countArithMiss(sh *shard, incr bool) {
 // MetaDebug reports key's item for me without counting or touching it:
 // its header, whether its key was sent base64-encoded, and the clock now.
 func (s *Store) MetaDebug(key []byte) (it Item, binary bool, now uint32, ok bool) {
-	h := s.hash(key)
-	sh := &s.shards[shardOf(h)]
-	sh.mu.Lock()
+	sh, h := s.lockKey(key)
 	defer sh.mu.Unlock()
 	r := s.lookup(sh, key, h)
 	if r == 0 {

@@ -276,14 +276,23 @@ func resultReply(r Result) []byte {
 	}
 }
 
-func (c *conn) arith(tokens [][]byte, incr bool) {
+// keyArgLine checks a "<command> <key> <arg> [noreply]" line, answering
+// ERROR for the wrong number of tokens and a format error for a long key.
+func (c *conn) keyArgLine(tokens [][]byte) bool {
 	if len(tokens) != 3 && len(tokens) != 4 {
 		c.write(protocol.RespError)
-		return
+		return false
 	}
 	c.setNoreply(tokens)
 	if len(tokens[1]) > protocol.MaxKeyLen {
 		c.reply(protocol.ErrBadFormat)
+		return false
+	}
+	return true
+}
+
+func (c *conn) arith(tokens [][]byte, incr bool) {
+	if !c.keyArgLine(tokens) {
 		return
 	}
 	delta, ok := protocol.ParseUint64(tokens[2])
@@ -337,13 +346,7 @@ func (c *conn) delete(tokens [][]byte) {
 }
 
 func (c *conn) touch(tokens [][]byte) {
-	if len(tokens) != 3 && len(tokens) != 4 {
-		c.write(protocol.RespError)
-		return
-	}
-	c.setNoreply(tokens)
-	if len(tokens[1]) > protocol.MaxKeyLen {
-		c.reply(protocol.ErrBadFormat)
+	if !c.keyArgLine(tokens) {
 		return
 	}
 	exp, ok := protocol.ParseInt32(tokens[2])

@@ -197,9 +197,7 @@ var ErrCASMismatch = errors.New("cas mismatch")
 // ArithCAS is ArithOrCreate that, given a nonzero compare CAS, changes an
 // existing item only if its CAS is that (binary incr/decr, meta ma C).
 func (s *Store) ArithCAS(key []byte, incr bool, delta uint64, create *Create, compare uint64) (v, cas uint64, found bool, err error) {
-	h := s.hash(key)
-	sh := &s.shards[shardOf(h)]
-	sh.mu.Lock()
+	sh, h := s.lockKey(key)
 	defer sh.mu.Unlock()
 	r := s.lookup(sh, key, h)
 	if r == 0 {
