@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -116,7 +117,20 @@ func (s *server) restart() {
 
 // pause stops the process (SIGSTOP): it accepts connections and answers
 // nothing, like a hung node. resume lets it go on.
-func (s *server) pause()  { s.cmd.Process.Signal(syscall.SIGSTOP) }
+// pause stops the server process and waits until the kernel says it is
+// stopped: SIGSTOP is delivered asynchronously, and a request sent before
+// it lands is still answered.
+func (s *server) pause() {
+	s.cmd.Process.Signal(syscall.SIGSTOP)
+	stat := fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile(stat)
+		// The state follows the command name in parentheses: "pid (comm) T ...".
+		if i := bytes.LastIndexByte(b, ')'); err == nil && i >= 0 && i+2 < len(b) && b[i+2] == 'T' {
+			return
+		}
+	}
+}
 func (s *server) resume() { s.cmd.Process.Signal(syscall.SIGCONT) }
 
 // testTimeout is the socket timeout of the tests' clients: long, because a

@@ -3,12 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
 	"runtime"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -159,25 +155,7 @@ func runNode(ctx context.Context, cfg node.Config, v *viper.Viper) error {
 		zap.Float64("growth_factor", cfg.GrowthFactor), zap.Int("slab_min_size", cfg.MinChunk),
 		zap.Bool("cas", !cfg.DisableCAS), zap.Bool("evictions", !cfg.DisableEvictions))
 
-	// discovery wiring
-	leave, err := joinCluster(ctx, srv, v, log)
-	if err != nil {
-		return err
-	}
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve() }()
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
-	defer signal.Stop(sigs)
-	select {
-	case err := <-errc:
-		return err
-	case sig := <-sigs:
-		log.Info("draining", zap.Stringer("signal", sig))
-	}
-	leave()
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return serve(ctx, srv, log, func(ctx context.Context) (func(), error) {
+		return joinCluster(ctx, srv, v, log)
+	})
 }
