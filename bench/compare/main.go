@@ -1,0 +1,128 @@
+// Command compare measures shoal against memcached side by side, as
+// `make bench-compare` runs it: each server pinned to one CPU, the load
+// generator (package bench) on another, the same workloads on both in
+// alternation over several rounds. It writes a markdown table of the
+// medians and their ratios, a chart and the raw runs to an output folder.
+//
+// Run it pinned to the generator's CPU (taskset -c 1), so that the
+// generator and the server never share a core.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+)
+
+func main() {
+	var o options
+	flag.StringVar(&o.memcached, "memcached", "/usr/bin/memcached", "memcached binary")
+	flag.StringVar(&o.shoal, "shoal", "bin/shoal", "shoal binary")
+	flag.StringVar(&o.b, "b", "shoal", "the server compared with memcached: shoal, or memcached to try the harness")
+	flag.IntVar(&o.memoryMB, "m", 1024, "memory limit of each server, in megabytes")
+	flag.IntVar(&o.threads, "t", 1, "threads of each server")
+	flag.IntVar(&o.cpu, "server-cpu", 0, "CPU the servers are pinned to")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds of A B runs")
+	flag.DurationVar(&o.duration, "duration", 4*time.Second, "measured load per run")
+	flag.StringVar(&o.out, "out", "bench/results", "folder of the results")
+	flag.StringVar(&o.only, "only", "", "run only the workload of this name")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	memcached, shoal, b string
+	memoryMB, threads   int
+	cpu, rounds         int
+	duration            time.Duration
+	out, only           string
+}
+
+func run(ctx context.Context, o options) error {
+	if runtime.GOMAXPROCS(0) != 1 {
+		fmt.Fprintf(os.Stderr, "compare: warning: the load generator may use %d CPUs; run it under taskset -c <one CPU>\n",
+			runtime.GOMAXPROCS(0))
+	}
+	a := serverSpec{name: "memcached", kind: "memcached", bin: o.memcached}
+	b := serverSpec{name: "shoal", kind: "shoal", bin: o.shoal}
+	if o.b == "memcached" {
+		b = serverSpec{name: "memcached-b", kind: "memcached", bin: o.memcached}
+	}
+	for _, s := range []*serverSpec{&a, &b} {
+		s.memoryMB, s.threads, s.cpu = o.memoryMB, o.threads, o.cpu
+		if _, err := os.Stat(s.bin); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	wls := workloads(o.duration)
+	if o.only != "" {
+		wls = filterWorkloads(wls, o.only)
+		if len(wls) == 0 {
+			return fmt.Errorf("no workload named %q", o.only)
+		}
+	}
+	tick, err := clockTicks()
+	if err != nil {
+		return err
+	}
+
+	started := time.Now()
+	var runs []runResult
+	for round := 1; round <= o.rounds; round++ {
+		for _, wl := range wls {
+			for _, s := range []serverSpec{a, b} {
+				r, err := measure(ctx, s, wl, tick)
+				if err != nil {
+					return fmt.Errorf("round %d, %s on %s: %w", round, wl.name, s.name, err)
+				}
+				r.Round = round
+				runs = append(runs, r)
+				fmt.Printf("round %d/%d  %-11s %-11s %9.0f ops/s  p99 %8.1fus  cpu %6.2fus/op  rss %6.0f MiB  hits %5.1f%%  wrong %d  errors %d  other load %.2f CPU\n",
+					round, o.rounds, wl.name, s.name, r.Throughput, r.P99us, r.CPUusPerOp, r.RSSMiB,
+					r.HitPct, r.VerifyErrors, r.Errors, r.OtherCPU)
+			}
+		}
+	}
+	rep := report{
+		A: a.name, B: b.name, Options: o, Workloads: wls, Runs: runs,
+		Machine: machine(a, b), Took: time.Since(started),
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	for name, write := range map[string]func(*os.File) error{
+		"latest.md":   rep.writeMarkdown,
+		"latest.svg":  rep.writeSVG,
+		"latest.json": rep.writeJSON,
+	} {
+		if err := writeFile(filepath.Join(o.out, name), write); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("\n%s\nwrote %s/latest.{md,svg,json} in %s\n", rep.table(), o.out, time.Since(started).Round(time.Second))
+	return nil
+}
+
+func writeFile(path string, write func(*os.File) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
+}
