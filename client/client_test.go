@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/shoal-cache/shoal/internal/testproc"
 )
 
 func TestNewConfig(t *testing.T) {
@@ -378,7 +380,7 @@ func TestNewEndpointWithoutConfig(t *testing.T) {
 	mc := startMemcached(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for _, ep := range []string{mc.addr, freeAddr(t)} {
+	for _, ep := range []string{mc.addr, testproc.FreeAddr(t)} {
 		c, err := New(ctx, Config{Endpoints: []string{ep}})
 		if err == nil {
 			c.Close()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoal-cache/shoal/internal/testproc"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 )
@@ -19,7 +20,7 @@ import (
 // places each node at its published position, and keys land on their owners.
 func TestDiscovery(t *testing.T) {
 	cl := startCluster(t, 3)
-	c := newDiscovering(t, []string{freeAddr(t), cl.endpoint.addr}, nil)
+	c := newDiscovering(t, []string{testproc.FreeAddr(t), cl.endpoint.addr}, nil)
 	pub := published(t, cl.endpoint.addr)
 	r := c.cur.Load()
 	if r.version != pub.Version {

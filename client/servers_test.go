@@ -6,123 +6,47 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/shoal-cache/shoal/internal/testproc"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
 // A server is a real memcached process listening on loopback.
 type server struct {
-	t    testing.TB
 	addr string
-	cmd  *exec.Cmd
+	proc *testproc.Proc
 }
-
-const memcachedPath = "/usr/bin/memcached"
 
 // startMemcached starts a memcached on a free loopback port and stops it when
 // the test ends.
 func startMemcached(t testing.TB) *server {
 	t.Helper()
-	if _, err := os.Stat(memcachedPath); err != nil {
-		t.Fatalf("memcached is needed (make deps): %v", err)
-	}
-	var lastErr error
-	for range 3 { // another process may take the port between probe and start
-		s := &server{t: t, addr: freeAddr(t)}
-		if lastErr = s.start(); lastErr == nil {
-			t.Cleanup(s.kill)
-			return s
-		}
-	}
-	t.Fatalf("starting memcached: %v", lastErr)
-	return nil
-}
-
-func freeAddr(t testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func (s *server) start() error {
-	host, port, _ := net.SplitHostPort(s.addr)
-	args := []string{"-l", host, "-p", port, "-U", "0", "-m", "64", "-t", "2", "-c", "1024"}
+	args := []string{"-U", "0", "-m", "64", "-t", "2", "-c", "1024"}
 	if os.Geteuid() == 0 {
 		args = append(args, "-u", "root")
 	}
-	s.cmd = exec.Command(memcachedPath, args...)
-	if err := s.cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- s.cmd.Wait() }()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("memcached on %s exited: %v", s.addr, err)
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", s.addr, 100*time.Millisecond); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	s.cmd.Process.Kill()
-	return fmt.Errorf("memcached on %s does not answer", s.addr)
+	p := testproc.StartMemcached(t, args...)
+	return &server{addr: p.Addr, proc: p}
 }
 
 // kill stops the server at once (SIGKILL), as a crash would.
-func (s *server) kill() {
-	if s.cmd == nil {
-		return
-	}
-	s.cmd.Process.Signal(syscall.SIGCONT) // a stopped process dies only once continued
-	s.cmd.Process.Signal(syscall.SIGKILL)
-	// The port is free once nothing answers on it.
-	for range 100 {
-		c, err := net.DialTimeout("tcp", s.addr, 50*time.Millisecond)
-		if err != nil {
-			break
-		}
-		c.Close()
-		time.Sleep(10 * time.Millisecond)
-	}
-	s.cmd = nil
-}
+func (s *server) kill() { s.proc.Kill() }
 
 // restart starts the server again on the same address, empty.
-func (s *server) restart() {
-	s.t.Helper()
-	s.kill()
-	var err error
-	for range 50 { // the port may linger a moment
-		if err = s.start(); err == nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.t.Fatalf("restarting memcached on %s: %v", s.addr, err)
-}
+func (s *server) restart() { s.proc.Restart() }
 
-// pause stops the process (SIGSTOP): it accepts connections and answers
-// nothing, like a hung node. resume lets it go on.
-// pause stops the server process and waits until the kernel says it is
-// stopped: SIGSTOP is delivered asynchronously, and a request sent before
-// it lands is still answered.
+// pause stops the server process (SIGSTOP): it accepts connections and
+// answers nothing, like a hung node. It waits until the kernel says the
+// process is stopped: SIGSTOP is delivered asynchronously, and a request
+// sent before it lands is still answered. resume lets it go on.
 func (s *server) pause() {
-	s.cmd.Process.Signal(syscall.SIGSTOP)
-	stat := fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid)
+	s.proc.Signal(syscall.SIGSTOP)
+	stat := fmt.Sprintf("/proc/%d/stat", s.proc.Cmd.Process.Pid)
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		b, err := os.ReadFile(stat)
 		// The state follows the command name in parentheses: "pid (comm) T ...".
@@ -131,7 +55,7 @@ func (s *server) pause() {
 		}
 	}
 }
-func (s *server) resume() { s.cmd.Process.Signal(syscall.SIGCONT) }
+func (s *server) resume() { s.proc.Signal(syscall.SIGCONT) }
 
 // testTimeout is the socket timeout of the tests' clients: long, because a
 // timeout marks a node down and the machine running the tests may be busy.

@@ -3,51 +3,22 @@ package client
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/shoal-cache/shoal/internal/testproc"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
-// shoalBin is the shoal binary TestMain builds, or shoalBuildErr why not.
-var (
-	shoalBin      string
-	shoalBuildErr error
-)
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "shoal-client-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	shoalBin = filepath.Join(dir, "shoal")
-	out, err := exec.Command("go", "build", "-o", shoalBin, "github.com/shoal-cache/shoal/cmd/shoal").CombinedOutput()
-	if err != nil {
-		shoalBuildErr = fmt.Errorf("go build ./cmd/shoal: %v\n%s", err, out)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testproc.Main(m) }
 
 // A shoalProc is a shoal endpoint or node process on loopback.
 type shoalProc struct {
-	t      testing.TB
-	role   string // "endpoint" or "node"
 	addr   string // memcached protocol
 	gossip string
-	join   string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	log    string
+	proc   *testproc.Proc
 }
 
 // Fast failure detection, so that tests see a dead node within a second.
@@ -67,78 +38,27 @@ func startShoalNode(t testing.TB, join string) *shoalProc {
 
 func startShoal(t testing.TB, role, join string) *shoalProc {
 	t.Helper()
-	if shoalBuildErr != nil {
-		t.Fatal(shoalBuildErr)
+	gossip := testproc.FreeAddr(t)
+	args := append([]string{role, "--gossip", gossip}, gossipFlags...)
+	if join != "" {
+		args = append(args, "--join", join)
 	}
-	p := &shoalProc{t: t, role: role, addr: freeAddr(t), gossip: freeAddr(t), join: join}
-	p.log = filepath.Join(t.TempDir(), role+"-"+strings.ReplaceAll(p.addr, ":", "_")+".log")
-	p.start()
-	t.Cleanup(p.kill)
-	return p
-}
-
-func (p *shoalProc) start() {
-	p.t.Helper()
-	host, port, _ := net.SplitHostPort(p.addr)
-	args := append([]string{p.role, "-l", host, "-p", port, "--gossip", p.gossip}, gossipFlags...)
-	if p.join != "" {
-		args = append(args, "--join", p.join)
-	}
-	logf, err := os.Create(p.log)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.cmd = exec.Command(shoalBin, args...)
-	p.cmd.Stdout, p.cmd.Stderr = logf, logf
-	if err := p.cmd.Start(); err != nil {
-		p.t.Fatal(err)
-	}
-	p.exited = make(chan struct{})
-	go func() {
-		p.cmd.Wait()
-		logf.Close()
-		close(p.exited)
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", p.addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-p.exited:
-			p.t.Fatalf("shoal %s on %s exited:\n%s", p.role, p.addr, p.tail())
-		default:
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("shoal %s on %s does not answer:\n%s", p.role, p.addr, p.tail())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	p := testproc.StartShoal(t, args...)
+	return &shoalProc{addr: p.Addr, gossip: gossip, proc: p}
 }
 
 // kill ends the process at once, as a crash would.
-func (p *shoalProc) kill() { p.signal(syscall.SIGKILL) }
+func (p *shoalProc) kill() { p.proc.Kill() }
 
 // stop ends the process as an operator would: it leaves the list, then
-// stops.
-func (p *shoalProc) stop() { p.signal(syscall.SIGTERM) }
-
-func (p *shoalProc) signal(sig syscall.Signal) {
-	p.cmd.Process.Signal(sig)
+// stops; it is killed if it is still running 10 s later.
+func (p *shoalProc) stop() {
+	p.proc.Signal(syscall.SIGTERM)
 	select {
-	case <-p.exited:
+	case <-p.proc.Exited():
 	case <-time.After(10 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.exited
+		p.proc.Kill()
 	}
-}
-
-func (p *shoalProc) tail() string {
-	b, _ := os.ReadFile(p.log)
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return strings.Join(lines[max(0, len(lines)-20):], "\n")
 }
 
 // published reads the shoal-cluster list a member publishes.

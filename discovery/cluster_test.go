@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoal-cache/shoal/internal/testproc"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -50,7 +51,7 @@ func TestCluster(t *testing.T) {
 		return w.exactly(pos, "n1", "n3")
 	})
 	t.Logf("SIGKILLed node dropped from every list in %v (version %d -> %d)", took.Round(10*time.Millisecond), v.std.version, v2.std.version)
-	if err := victim.wait(t, time.Second); err == nil {
+	if err := victim.Wait(t, time.Second); err == nil {
 		t.Error("the killed node exited cleanly")
 	}
 
@@ -85,7 +86,7 @@ func TestCluster(t *testing.T) {
 	c.kill("n3", syscall.SIGKILL)
 	n3 := c.start("n3", "127.0.2.13", "node")
 	waitFor(t, 10*time.Second, "the restarted node joins", func() error {
-		if !strings.Contains(n3.log.String(), "joined cluster") {
+		if !strings.Contains(n3.Output(), "joined cluster") {
 			return fmt.Errorf("not yet")
 		}
 		return nil
@@ -97,14 +98,14 @@ func TestCluster(t *testing.T) {
 	// Cut off: a stopped process answers nothing, like a node behind a
 	// broken link. It is dropped, and when it wakes it comes back where
 	// it was.
-	c.members["n1"].signal(syscall.SIGSTOP)
+	c.members["n1"].Signal(syscall.SIGSTOP)
 	frozen := c.members["n1"]
 	delete(c.members, "n1")
 	_, took = c.agree(10*time.Second, "a cut-off node is dropped", func(w view) error {
 		return w.exactly(pos, "n3", "n4")
 	})
 	t.Logf("stopped (SIGSTOP) node dropped from every list in %v", took.Round(10*time.Millisecond))
-	frozen.signal(syscall.SIGCONT)
+	frozen.Signal(syscall.SIGCONT)
 	c.members["n1"] = frozen
 	c.agree(10*time.Second, "a cut-off node returns", func(w view) error {
 		return w.exactly(pos, "n1", "n3", "n4")
@@ -142,7 +143,7 @@ const (
 )
 
 type member struct {
-	*proc
+	*testproc.Proc
 	ip   string
 	addr string // memcached address
 }
@@ -168,13 +169,13 @@ func (c *testCluster) start(name, ip, role string) *member {
 	if len(join) > 0 {
 		args = append(args, "--join", strings.Join(join, ","))
 	}
-	m := &member{proc: startProc(c.t, name, args...), ip: ip, addr: fmt.Sprintf("%s:%d", ip, testPort)}
+	m := &member{Proc: testproc.Start(c.t, name, testproc.ShoalBinary(c.t), args...), ip: ip, addr: fmt.Sprintf("%s:%d", ip, testPort)}
 	c.members[name] = m
 	return m
 }
 
 func (c *testCluster) kill(name string, sig syscall.Signal) {
-	c.members[name].signal(sig)
+	c.members[name].Signal(sig)
 	delete(c.members, name)
 }
 
@@ -381,7 +382,7 @@ func (c *testCluster) drain(name, listAddr string) {
 		}
 		requests++
 		if requests == 200 && !sent {
-			m.signal(syscall.SIGTERM)
+			m.Signal(syscall.SIGTERM)
 			sent = true
 		}
 	}
@@ -389,7 +390,7 @@ func (c *testCluster) drain(name, listAddr string) {
 		c.t.Fatalf("%s was unlisted before SIGTERM", name)
 	}
 	delete(c.members, name)
-	if err := m.wait(c.t, 15*time.Second); err != nil {
+	if err := m.Wait(c.t, 15*time.Second); err != nil {
 		c.t.Errorf("%s exited with %v after SIGTERM", name, err)
 	}
 	c.t.Logf("%d requests to %s, none failed, while it was listed", requests, name)

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shoal-cache/shoal/internal/testproc"
 )
 
 // TestUp runs `shoal up` as a user would: it prints the configuration
@@ -17,12 +19,12 @@ func TestUp(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	const host, port = "127.0.2.100", 21411
-	up := startProc(t, "up", "up", "--nodes", "3", "--host", host, "--port", fmt.Sprint(port),
+	up := testproc.Start(t, "up", testproc.ShoalBinary(t), "up", "--nodes", "3", "--host", host, "--port", fmt.Sprint(port),
 		"--gossip-port", "27990", "-m", "8")
 	endpoint := fmt.Sprintf("%s:%d", host, port)
 	waitFor(t, 30*time.Second, "shoal up prints the endpoint", func() error {
-		if !strings.Contains(up.log.String(), "config endpoint: "+endpoint+"\n") {
-			return fmt.Errorf("output so far: %q", up.log.String())
+		if !strings.Contains(up.Output(), "config endpoint: "+endpoint+"\n") {
+			return fmt.Errorf("output so far: %q", up.Output())
 		}
 		return nil
 	})
@@ -42,8 +44,8 @@ func TestUp(t *testing.T) {
 		t.Errorf("endpoint lists %q; want %q", cfg.nodes, want)
 	}
 
-	up.signal(syscall.SIGINT)
-	if err := up.wait(t, 30*time.Second); err != nil {
+	up.Signal(syscall.SIGINT)
+	if err := up.Wait(t, 30*time.Second); err != nil {
 		t.Errorf("shoal up exited with %v after Ctrl-C", err)
 	}
 	for i := 0; i <= 3; i++ {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoal-cache/shoal/internal/testproc"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -363,47 +364,15 @@ type binTarget struct {
 	addr string
 }
 
-// startBinaryShoal serves a node in-process on a free loopback port.
-func startBinaryShoal(tb testing.TB, mutate ...func(*Config)) (*Server, string) {
-	cfg := DefaultConfig()
-	cfg.Port = 0
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	s, err := NewServer(cfg, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := s.Listen(); err != nil {
-		tb.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve() }()
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			tb.Errorf("shutdown: %v", err)
-		}
-		if err := <-done; err != nil {
-			tb.Errorf("serve: %v", err)
-		}
-	})
-	return s, s.Addr().String()
-}
-
 // startBinaryMemcached runs Debian's memcached with its defaults (64 MB,
 // 1 MB items).
 func startBinaryMemcached(tb testing.TB) string {
-	if _, err := exec.LookPath("memcached"); err != nil {
-		tb.Fatalf("memcached is needed for side-by-side tests (make deps): %v", err)
-	}
-	addr, _ := startServer(tb, "memcached", "-u", "nobody", "-l", "127.0.0.1", "-U", "0")
-	return addr
+	tb.Helper()
+	return testproc.StartMemcached(tb, "-u", "nobody", "-U", "0").Addr
 }
 
 func TestBinaryMatchesMemcached(t *testing.T) {
-	_, shoal := startBinaryShoal(t)
+	_, shoal := StartTestServer(t)
 	mc := startBinaryMemcached(t)
 	for _, tc := range binCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -565,7 +534,7 @@ func (n binNormaliser) write(out *strings.Builder, raw []byte, lastCAS uint64) u
 // TestBinaryStats checks the stat packets' framing against memcached's, and
 // that shoal's are its text stats: same names and order.
 func TestBinaryStats(t *testing.T) {
-	srv, shoal := startBinaryShoal(t)
+	srv, shoal := StartTestServer(t)
 	mc := startBinaryMemcached(t)
 	for _, group := range []string{"", "settings", "settingsfoo", "items", "slabs"} {
 		t.Run("stats "+group, func(t *testing.T) {
@@ -643,7 +612,7 @@ func binStatNames(t *testing.T, addr string, req []byte) []string {
 // discards it as it arrives, allocating nothing like its length, then
 // answers Too large, as memcached does after swallowing it.
 func TestBinaryDeclaredBodyIsNotAllocated(t *testing.T) {
-	_, addr := startBinaryShoal(t)
+	_, addr := StartTestServer(t)
 	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -685,7 +654,7 @@ func TestBinaryDeclaredBodyIsNotAllocated(t *testing.T) {
 // TestBinaryConfigEndpoint checks a node without storage: gets miss,
 // storage commands fail with the value discarded.
 func TestBinaryConfigEndpoint(t *testing.T) {
-	_, addr := startBinaryShoal(t, func(c *Config) { c.NoStorage = true })
+	_, addr := StartTestServer(t, func(c *Config) { c.NoStorage = true })
 	got := runBinaryCase(t, addr, binCase{steps: []binStep{binStepOf(
 		binGetReq("k"),
 		binSetReq("k", "value"),
@@ -709,7 +678,7 @@ func TestMemccapable(t *testing.T) {
 	if _, err := exec.LookPath("memccapable"); err != nil {
 		t.Fatalf("memccapable (libmemcached-tools) is needed (make deps): %v", err)
 	}
-	_, addr := startBinaryShoal(t)
+	_, addr := StartTestServer(t)
 	host, port, _ := net.SplitHostPort(addr)
 	for _, mode := range []string{"-b", "-a"} {
 		t.Run(mode, func(t *testing.T) {
@@ -735,7 +704,7 @@ func BenchmarkBinaryGetHit(b *testing.B) {
 }
 
 func benchBinaryGets(b *testing.B, depth int) {
-	_, shoal := startBinaryShoal(b)
+	_, shoal := StartTestServer(b)
 	mc := startBinaryMemcached(b)
 	var conns [2]net.Conn
 	for i, addr := range []string{shoal, mc} {

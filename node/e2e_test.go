@@ -9,100 +9,28 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/shoal-cache/shoal/internal/testproc"
 )
 
 // End-to-end tests: the real shoal binary, started as a process the way a
 // user starts it, driven by real memcached clients.
 
-var (
-	binDir      string // removed by TestMain
-	shoalOnce   sync.Once
-	shoalBinary string
-	shoalErr    error
-)
+func TestMain(m *testing.M) { testproc.Main(m) }
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "shoal-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "temp dir:", err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// shoalBin builds cmd/shoal from the module root, once per test binary.
-func shoalBin(t testing.TB) string {
-	t.Helper()
-	shoalOnce.Do(func() {
-		shoalBinary = filepath.Join(binDir, "shoal")
-		// go test puts its own toolchain first in PATH.
-		cmd := exec.Command("go", "build", "-o", shoalBinary, "./cmd/shoal")
-		cmd.Dir = ".." // the module root; tests run in node/
-		if out, err := cmd.CombinedOutput(); err != nil {
-			shoalErr = fmt.Errorf("go build ./cmd/shoal: %v\n%s", err, out)
-		}
-	})
-	if shoalErr != nil {
-		t.Fatal(shoalErr)
-	}
-	return shoalBinary
-}
-
-// shoalProc is a running `shoal node` process.
-type shoalProc struct {
-	addr   string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	err    error // Wait's result, once exited is closed
-	log    *bytes.Buffer
-}
-
-// startShoalProc runs `shoal node -p PORT -l 127.0.0.1 args...` until the
+// startShoalProc runs `shoal node -l 127.0.0.1 -p PORT args...` until the
 // test ends.
-func startShoalProc(t *testing.T, args ...string) *shoalProc {
+func startShoalProc(t *testing.T, args ...string) *testproc.Proc {
 	t.Helper()
-	bin := shoalBin(t)
-	var lastErr error
-	for range 3 { // a port found free may be taken before shoal binds it
-		port := strconv.Itoa(freePort(t))
-		p := &shoalProc{addr: net.JoinHostPort("127.0.0.1", port), exited: make(chan struct{}), log: &bytes.Buffer{}}
-		p.cmd = exec.Command(bin, append([]string{"node", "-p", port, "-l", "127.0.0.1"}, args...)...)
-		p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-		if err := p.cmd.Start(); err != nil {
-			t.Fatalf("starting shoal: %v", err)
-		}
-		go func() { p.err = p.cmd.Wait(); close(p.exited) }()
-		if lastErr = waitListening(p.addr, p.exited); lastErr == nil {
-			t.Cleanup(func() {
-				_ = p.cmd.Process.Kill()
-				<-p.exited
-				if t.Failed() {
-					t.Logf("shoal log:\n%s", p.log.Bytes())
-				}
-			})
-			return p
-		}
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-		lastErr = fmt.Errorf("%v\n%s", lastErr, p.log.Bytes())
-	}
-	t.Fatalf("shoal did not start: %v", lastErr)
-	return nil
+	return testproc.StartShoal(t, append([]string{"node"}, args...)...)
 }
 
 func TestE2EMemccapable(t *testing.T) {
@@ -110,7 +38,7 @@ func TestE2EMemccapable(t *testing.T) {
 		t.Fatalf("memccapable is needed (make deps installs libmemcached-tools): %v", err)
 	}
 	p := startShoalProc(t)
-	host, port, _ := net.SplitHostPort(p.addr)
+	host, port, _ := net.SplitHostPort(p.Addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "memccapable", "-a", "-t", "5", "-h", host, "-p", port).CombinedOutput()
@@ -127,7 +55,7 @@ func TestE2EMemccapable(t *testing.T) {
 
 func TestE2EGomemcache(t *testing.T) {
 	p := startShoalProc(t)
-	c := memcache.New(p.addr)
+	c := memcache.New(p.Addr)
 	c.Timeout = 5 * time.Second
 	defer c.Close()
 
@@ -284,7 +212,7 @@ func TestE2EPymemcache(t *testing.T) {
 		"cas_stale": false, "delete": true, "delete_again": false, "get_deleted": nil,
 		"incr_nonnumeric": "b'cannot increment or decrement non-numeric value'", // pymemcache shows the bytes
 	}
-	for _, peer := range []struct{ name, addr string }{{"shoal", startShoalProc(t).addr}, {"memcached", startMemcached(t)}} {
+	for _, peer := range []struct{ name, addr string }{{"shoal", startShoalProc(t).Addr}, {"memcached", startMemcached(t)}} {
 		_, port, _ := net.SplitHostPort(peer.addr)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		out, err := exec.CommandContext(ctx, python, "-c", pymemcacheScript, port).CombinedOutput()
@@ -390,7 +318,7 @@ const (
 
 func TestE2EMemoryLimitEvicts(t *testing.T) {
 	p := startShoalProc(t, "-m", strconv.Itoa(fillLimit))
-	c := dialRaw(t, p.addr)
+	c := dialRaw(t, p.Addr)
 	for i := range fillCount {
 		v := fillValue(i)
 		if got := c.call(fmt.Sprintf("set key%05d 0 0 %d\r\n%s\r\n", i, len(v), v)); got != "STORED\r\n" {
@@ -427,7 +355,7 @@ func TestE2EMemoryLimitWithoutEvictions(t *testing.T) {
 	// memcached -M refuses stores once memory is full; shoal -M must too,
 	// with the same error, after a similar number of stores.
 	peers := []struct{ name, addr string }{
-		{"shoal", startShoalProc(t, "-m", strconv.Itoa(fillLimit), "-M").addr},
+		{"shoal", startShoalProc(t, "-m", strconv.Itoa(fillLimit), "-M").Addr},
 		{"memcached", startMemcached(t, "-m", strconv.Itoa(fillLimit), "-M")},
 	}
 	for _, p := range peers {
@@ -465,7 +393,7 @@ func TestE2EMemoryLimitWithoutEvictions(t *testing.T) {
 
 func TestE2EAbruptDisconnect(t *testing.T) {
 	p := startShoalProc(t)
-	other := dialRaw(t, p.addr)
+	other := dialRaw(t, p.Addr)
 	if got := other.call("set k 0 0 2\r\nok\r\n"); got != "STORED\r\n" {
 		t.Fatalf("set: %q", got)
 	}
@@ -479,7 +407,7 @@ func TestE2EAbruptDisconnect(t *testing.T) {
 		"set k2 0 0 1\r\nx\r\nget k2 k2 k2 k2 k2 k2 k2 k2 k2 k2 k2 k2\r\n", // then gone
 	}
 	for _, req := range abandon {
-		nc, err := net.DialTimeout("tcp", p.addr, 2*time.Second)
+		nc, err := net.DialTimeout("tcp", p.Addr, 2*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -512,7 +440,7 @@ func TestE2EAbruptDisconnect(t *testing.T) {
 	if got := other.call("set after 0 0 1\r\nx\r\n"); got != "STORED\r\n" {
 		t.Errorf("set after abandoned connections: %q", got)
 	}
-	fresh := dialRaw(t, p.addr)
+	fresh := dialRaw(t, p.Addr)
 	if v, ok := fresh.get("after"); !ok || v != "x" {
 		t.Errorf("a new connection reads after = %q, %v", v, ok)
 	}
@@ -520,27 +448,27 @@ func TestE2EAbruptDisconnect(t *testing.T) {
 
 func TestE2ESIGTERMExitsCleanly(t *testing.T) {
 	p := startShoalProc(t)
-	idle := dialRaw(t, p.addr)
+	idle := dialRaw(t, p.Addr)
 	if got := idle.call("set k 0 0 1\r\nx\r\n"); got != "STORED\r\n" {
 		t.Fatalf("set: %q", got)
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-p.exited:
+	case <-p.Exited():
 	case <-time.After(15 * time.Second):
-		t.Fatalf("shoal still running 15s after SIGTERM\n%s", p.log.Bytes())
+		t.Fatalf("shoal still running 15s after SIGTERM\n%s", p.Output())
 	}
-	if p.err != nil {
-		t.Errorf("shoal exited with %v after SIGTERM\n%s", p.err, p.log.Bytes())
+	if p.Err() != nil {
+		t.Errorf("shoal exited with %v after SIGTERM\n%s", p.Err(), p.Output())
 	}
 	// The idle connection was closed, not left hanging.
 	_ = idle.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if b, err := idle.r.ReadByte(); err != io.EOF {
 		t.Errorf("idle connection after shutdown: read %q, %v; want EOF", b, err)
 	}
-	if _, err := net.DialTimeout("tcp", p.addr, time.Second); err == nil {
+	if _, err := net.DialTimeout("tcp", p.Addr, time.Second); err == nil {
 		t.Errorf("still accepting connections after exit")
 	}
 }
@@ -549,7 +477,7 @@ func TestE2EShutdownCommand(t *testing.T) {
 	// Enabled with -A, as memcached's; "shutdown graceful" stops the
 	// server, which closes the connection and exits.
 	shoal := startShoalProc(t, "-A")
-	for _, p := range []struct{ name, addr string }{{"shoal", shoal.addr}, {"memcached", startMemcached(t, "-A")}} {
+	for _, p := range []struct{ name, addr string }{{"shoal", shoal.Addr}, {"memcached", startMemcached(t, "-A")}} {
 		c := dialRaw(t, p.addr)
 		if got := c.call("shutdown bogus\r\n"); got != "CLIENT_ERROR invalid shutdown mode\r\n" {
 			t.Errorf("%s: shutdown bogus: %q", p.name, got)
@@ -578,9 +506,9 @@ func TestE2EShutdownCommand(t *testing.T) {
 		}
 	}
 	select {
-	case <-shoal.exited:
-		if shoal.err != nil {
-			t.Errorf("shoal exited with %v after shutdown graceful", shoal.err)
+	case <-shoal.Exited():
+		if shoal.Err() != nil {
+			t.Errorf("shoal exited with %v after shutdown graceful", shoal.Err())
 		}
 	case <-time.After(10 * time.Second):
 		t.Errorf("shoal still running 10s after shutdown graceful")

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"strconv"
@@ -15,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/shoal-cache/shoal/internal/testproc"
 )
 
 // BenchmarkResidentMemory stores 1,000,000 items of 100-byte values in a
@@ -23,80 +23,21 @@ import (
 //
 //	go test -run '^$' -bench ResidentMemory -benchtime 1x ./node/
 func BenchmarkResidentMemory(b *testing.B) {
-	bin := buildShoal(b)
 	for i := 0; i < b.N; i++ {
-		shoal := residentAfterLoad(b, bin, "node", "-l", "127.0.0.1", "-m", "1024")
-		mc := residentAfterLoad(b, "memcached", "-u", "nobody", "-l", "127.0.0.1", "-m", "1024", "-U", "0")
+		shoal := residentAfterLoad(b, testproc.StartShoal(b, "node", "-m", "1024"))
+		mc := residentAfterLoad(b, testproc.StartMemcached(b, "-u", "nobody", "-m", "1024", "-U", "0"))
 		b.ReportMetric(float64(shoal)/(1<<20), "shoal-MB")
 		b.ReportMetric(float64(mc)/(1<<20), "memcached-MB")
 		b.ReportMetric(float64(shoal)/float64(mc), "shoal/memcached")
 	}
 }
 
-var (
-	shoalBinOnce sync.Once
-	shoalBin     string
-	shoalBinErr  error
-)
-
-// buildShoal builds cmd/shoal once per test binary.
-func buildShoal(tb testing.TB) string {
-	shoalBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "shoal-bin")
-		if err != nil {
-			shoalBinErr = err
-			return
-		}
-		shoalBin = filepath.Join(dir, "shoal")
-		out, err := exec.Command("go", "build", "-o", shoalBin, "../cmd/shoal").CombinedOutput()
-		if err != nil {
-			shoalBinErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if shoalBinErr != nil {
-		tb.Fatal(shoalBinErr)
-	}
-	return shoalBin
-}
-
-func freePort(tb testing.TB) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// startServer runs a memcached-protocol server process on a free port and
-// waits until it accepts connections.
-func startServer(tb testing.TB, bin string, args ...string) (addr string, cmd *exec.Cmd) {
-	port := freePort(tb)
-	cmd = exec.Command(bin, append(args, "-p", strconv.Itoa(port))...)
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return addr, cmd
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s did not start: %v", bin, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func residentAfterLoad(tb testing.TB, bin string, args ...string) int64 {
-	addr, cmd := startServer(tb, bin, args...)
-	loadItems(tb, addr, 1_000_000, 100)
-	rss := residentBytes(tb, cmd.Process.Pid)
-	_ = cmd.Process.Kill()
+// residentAfterLoad loads a million items into the server p, and returns
+// its resident memory then.
+func residentAfterLoad(tb testing.TB, p *testproc.Proc) int64 {
+	loadItems(tb, p.Addr, 1_000_000, 100)
+	rss := residentBytes(tb, p.Cmd.Process.Pid)
+	p.Kill()
 	return rss
 }
 
@@ -167,18 +108,7 @@ func residentBytes(tb testing.TB, pid int) int64 {
 //
 //	go test -run '^$' -bench GCPause -benchtime 1x ./node/
 func BenchmarkGCPauseUnderLoad(b *testing.B) {
-	cfg := DefaultConfig()
-	cfg.Port, cfg.MemoryLimitMB = 0, 2048
-	srv, err := NewServer(cfg, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		b.Fatal(err)
-	}
-	go srv.Serve()
-	defer srv.Shutdown(b.Context())
-	addr := srv.Addr().String()
+	srv, addr := StartTestServer(b, func(c *Config) { c.MemoryLimitMB = 2048 })
 	loadItems(b, addr, 5_000_000, 100)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

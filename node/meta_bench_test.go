@@ -38,7 +38,7 @@ var getHitProtocols = []getHitProtocol{
 //
 //	go test -run '^$' -bench MetaGetHit -benchmem ./node/
 func BenchmarkMetaGetHit(b *testing.B) {
-	shoal, mc := startMetaShoal(b), startMetaMemcached(b)
+	shoal, mc := StartTestNode(b), startMetaMemcached(b)
 	for _, addr := range []string{shoal, mc} {
 		loadGetHitKeys(b, addr)
 	}

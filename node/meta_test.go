@@ -2,7 +2,6 @@ package node
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoal-cache/shoal/internal/testproc"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -27,35 +27,6 @@ import (
 // (which follow each server's memory layout) become *. A TTL may have
 // ticked down by one second between the two servers' replies.
 
-const memcachedBin = "/usr/bin/memcached"
-
-// startMetaShoal runs a node in-process on a free loopback port.
-func startMetaShoal(t testing.TB) string {
-	t.Helper()
-	cfg := DefaultConfig()
-	cfg.Port = 0
-	s, err := NewServer(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- s.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return s.Addr().String()
-}
-
 // startMetaMemcached runs the reference memcached on a free loopback port.
 // Its background LRU threads are off: they take passing references to
 // items, and an incr that finds its item referenced builds a new item
@@ -63,12 +34,7 @@ func startMetaShoal(t testing.TB) string {
 // so replies would depend on their timing. Replies are otherwise the same.
 func startMetaMemcached(t testing.TB) string {
 	t.Helper()
-	if _, err := os.Stat(memcachedBin); err != nil {
-		t.Fatalf("memcached is needed (make deps installs it): %v", err)
-	}
-	addr, _ := startServer(t, memcachedBin, "-u", "nobody", "-l", "127.0.0.1", "-U", "0",
-		"-o", "no_lru_maintainer,no_lru_crawler")
-	return addr
+	return testproc.StartMemcached(t, "-u", "nobody", "-U", "0", "-o", "no_lru_maintainer,no_lru_crawler").Addr
 }
 
 // metaConn is a test client connection that knows the CAS uniques its
@@ -611,7 +577,7 @@ var metaCases = []metaCase{
 // memcached 1.6.18, each case on a fresh connection to each.
 func TestMetaMatchesMemcached(t *testing.T) {
 	servers := []struct{ name, addr string }{
-		{"shoal", startMetaShoal(t)},
+		{"shoal", StartTestNode(t)},
 		{"memcached", startMetaMemcached(t)},
 	}
 	for _, mc := range metaCases {
@@ -648,7 +614,7 @@ func abbreviate(s string) string {
 // so that this table is known to describe newer memcached, not it. The item
 // a command creates or changes takes E's CAS.
 func TestMetaExplicitCAS(t *testing.T) {
-	c := dialMeta(t, startMetaShoal(t))
+	c := dialMeta(t, StartTestNode(t))
 	c.keep = true
 	steps := []metaStep{
 		{"ms x1 2 E12345 c\r\nhi\r\n", "HD c12345\r\n"},
@@ -687,7 +653,7 @@ func TestMetaExplicitCAS(t *testing.T) {
 func TestMetaStampedeOneWinner(t *testing.T) {
 	const clients, rounds = 24, 10
 	for _, srv := range []struct{ name, addr string }{
-		{"shoal", startMetaShoal(t)},
+		{"shoal", StartTestNode(t)},
 		{"memcached", startMetaMemcached(t)},
 	} {
 		t.Run(srv.name, func(t *testing.T) {
@@ -838,7 +804,7 @@ func TestMetaStoreOneWinner(t *testing.T) {
 // TestMetaGetHitAllocatesNothing checks that serving mg with v f k c on a
 // hit allocates nothing, client and server together, over loopback.
 func TestMetaGetHitAllocatesNothing(t *testing.T) {
-	nc, err := net.Dial("tcp", startMetaShoal(t))
+	nc, err := net.Dial("tcp", StartTestNode(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -895,7 +861,7 @@ func TestMetaRandomAgainstMemcached(t *testing.T) {
 		seed, _ = strconv.ParseUint(s, 10, 64)
 	}
 	rng := rand.New(rand.NewPCG(seed, 2))
-	sh, mc := dialMeta(t, startMetaShoal(t)), dialMeta(t, startMetaMemcached(t))
+	sh, mc := dialMeta(t, StartTestNode(t)), dialMeta(t, startMetaMemcached(t))
 	keys := []string{"ra", "rb", "rc", "cmE= b", "cmI= b", "cmE=", "rb b"}
 	flags := []string{"v", "k", "f", "t", "c", "s", "h", "l", "q", "u", "O1", "Oabc", "N0", "N30", "T0", "T30",
 		"T-1", "R30", "R200", "I", "ME", "MA", "MP", "MR", "MS", "Mx", "MI", "MD", "M+", "M-", "J5", "D3",

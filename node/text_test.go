@@ -2,13 +2,11 @@ package node_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoal-cache/shoal/internal/testproc"
 	"github.com/shoal-cache/shoal/node"
 )
 
@@ -24,98 +23,11 @@ import (
 // both must give the expected reply. Only what differs by nature is
 // normalised (CAS uniques, the version string).
 
-const memcachedPath = "/usr/bin/memcached"
-
-// startShoal runs an in-process node on a free loopback port until the test
-// ends, and returns its address.
-func startShoal(t testing.TB, configure func(*node.Config)) string {
-	t.Helper()
-	cfg := node.DefaultConfig()
-	cfg.Listen, cfg.Port = "127.0.0.1", 0
-	if configure != nil {
-		configure(&cfg)
-	}
-	srv, err := node.NewServer(cfg, nil)
-	if err != nil {
-		t.Fatalf("NewServer: %v", err)
-	}
-	if err := srv.Listen(); err != nil {
-		t.Fatalf("Listen: %v", err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return srv.Addr().String()
-}
-
-// freePort returns a loopback port nothing listens on at the moment.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// waitListening dials addr until it answers, the process exits or 10 s pass.
-func waitListening(addr string, exited <-chan struct{}) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return errors.New("process exited before listening")
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("%s not listening after 10s", addr)
-}
-
 // startMemcached runs Debian's memcached on a free loopback port until the
 // test ends, with memcached's defaults and extra flags after them.
 func startMemcached(t testing.TB, extra ...string) string {
 	t.Helper()
-	if _, err := os.Stat(memcachedPath); err != nil {
-		t.Fatalf("memcached is needed to compare against (make deps installs it): %v", err)
-	}
-	var lastErr error
-	for range 3 { // a port found free may be taken before memcached binds it
-		port := freePort(t)
-		args := append([]string{"-u", "nobody", "-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0", "-m", "64"}, extra...)
-		cmd := exec.Command(memcachedPath, args...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("starting memcached: %v", err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		if lastErr = waitListening(addr, exited); lastErr == nil {
-			t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
-			return addr
-		}
-		_ = cmd.Process.Kill()
-		<-exited
-		lastErr = fmt.Errorf("%v: %s", lastErr, stderr.Bytes())
-	}
-	t.Fatalf("memcached did not start: %v", lastErr)
-	return ""
+	return testproc.StartMemcached(t, append([]string{"-u", "nobody", "-U", "0", "-m", "64"}, extra...)...).Addr
 }
 
 // Markers in a case's writes.
@@ -405,7 +317,7 @@ func bytewise(s string) []string {
 
 func TestTextProtocolMatchesMemcached(t *testing.T) {
 	peers := []peer{
-		{"shoal", startShoal(t, nil)},
+		{"shoal", node.StartTestNode(t)},
 		{"memcached", startMemcached(t)},
 	}
 	checkCases(t, peers, textCases(time.Now()))
@@ -710,7 +622,7 @@ type statsPeer struct {
 
 func freshStatsPeers(t *testing.T) []statsPeer {
 	var peers []statsPeer
-	for _, p := range []peer{{"shoal", startShoal(t, nil)}, {"memcached", startMemcached(t)}} {
+	for _, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", startMemcached(t)}} {
 		s, err := dialText(p.addr)
 		if err != nil {
 			t.Fatal(err)
