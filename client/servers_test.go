@@ -26,11 +26,7 @@ type server struct {
 // the test ends.
 func startMemcached(t testing.TB) *server {
 	t.Helper()
-	args := []string{"-U", "0", "-m", "64", "-t", "2", "-c", "1024"}
-	if os.Geteuid() == 0 {
-		args = append(args, "-u", "root")
-	}
-	p := testproc.StartMemcached(t, args...)
+	p := testproc.StartMemcached(t, "-m", "64", "-t", "2", "-c", "1024")
 	return &server{addr: p.Addr, proc: p}
 }
 

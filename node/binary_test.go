@@ -368,7 +368,7 @@ type binTarget struct {
 // 1 MB items).
 func startBinaryMemcached(tb testing.TB) string {
 	tb.Helper()
-	return testproc.StartMemcached(tb, "-u", "nobody", "-U", "0").Addr
+	return testproc.StartMemcached(tb).Addr
 }
 
 func TestBinaryMatchesMemcached(t *testing.T) {

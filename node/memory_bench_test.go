@@ -25,7 +25,7 @@ import (
 func BenchmarkResidentMemory(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		shoal := residentAfterLoad(b, testproc.StartShoal(b, "node", "-m", "1024"))
-		mc := residentAfterLoad(b, testproc.StartMemcached(b, "-u", "nobody", "-m", "1024", "-U", "0"))
+		mc := residentAfterLoad(b, testproc.StartMemcached(b, "-m", "1024"))
 		b.ReportMetric(float64(shoal)/(1<<20), "shoal-MB")
 		b.ReportMetric(float64(mc)/(1<<20), "memcached-MB")
 		b.ReportMetric(float64(shoal)/float64(mc), "shoal/memcached")

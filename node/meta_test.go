@@ -34,7 +34,7 @@ import (
 // so replies would depend on their timing. Replies are otherwise the same.
 func startMetaMemcached(t testing.TB) string {
 	t.Helper()
-	return testproc.StartMemcached(t, "-u", "nobody", "-U", "0", "-o", "no_lru_maintainer,no_lru_crawler").Addr
+	return testproc.StartMemcached(t, "-o", "no_lru_maintainer,no_lru_crawler").Addr
 }
 
 // metaConn is a test client connection that knows the CAS uniques its

@@ -27,7 +27,7 @@ import (
 // test ends, with memcached's defaults and extra flags after them.
 func startMemcached(t testing.TB, extra ...string) string {
 	t.Helper()
-	return testproc.StartMemcached(t, append([]string{"-u", "nobody", "-U", "0", "-m", "64"}, extra...)...).Addr
+	return testproc.StartMemcached(t, append([]string{"-m", "64"}, extra...)...).Addr
 }
 
 // Markers in a case's writes.

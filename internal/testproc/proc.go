@@ -74,13 +74,14 @@ func StartShoal(tb testing.TB, args ...string) *Proc {
 	return StartServer(tb, ShoalBinary(tb), args...)
 }
 
-// StartMemcached runs Debian's memcached as a server with args.
+// StartMemcached runs Debian's memcached as a server with args, as user
+// nobody (it refuses to run as root) and without UDP.
 func StartMemcached(tb testing.TB, args ...string) *Proc {
 	tb.Helper()
 	if _, err := os.Stat(MemcachedPath); err != nil {
 		tb.Fatalf("memcached is needed (make deps installs it): %v", err)
 	}
-	return StartServer(tb, MemcachedPath, args...)
+	return StartServer(tb, MemcachedPath, slices.Concat([]string{"-u", "nobody", "-U", "0"}, args)...)
 }
 
 // FreeAddr returns a loopback address nothing listens on at the moment.

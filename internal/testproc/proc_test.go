@@ -27,7 +27,7 @@ func TestServers(t *testing.T) {
 		name  string
 		start func(*testing.T) *Proc
 	}{
-		{"memcached", func(t *testing.T) *Proc { return StartMemcached(t, "-u", "nobody") }},
+		{"memcached", func(t *testing.T) *Proc { return StartMemcached(t) }},
 		{"shoal", func(t *testing.T) *Proc { return StartShoal(t, "node", "-m", "8") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
