@@ -53,21 +53,27 @@ type slabs struct {
 	pageClass  []uint8
 }
 
-// newSlabs builds the chunk classes: the smallest holds a header and
-// minSize bytes of key and value, each next one is factor times larger, and
-// the last one is a whole page.
+// memcachedItemHeader is the size of memcached's item header on a 64-bit
+// build; its smallest chunk is this plus -n.
+const memcachedItemHeader = 48
+
+// newSlabs builds the chunk classes exactly as memcached sizes them: the
+// smallest is memcached's 48-byte header plus minSize, each next one factor
+// times larger, rounded up to 8 bytes, and the last one a whole page. With
+// memcached's classes and a smaller item (a 40-byte header, no CAS field,
+// no trailing CRLF or NUL), an item never takes a larger chunk here than in
+// memcached.
 func newSlabs(a *arena, limitPages, minSize int, factor float64) *slabs {
 	s := &slabs{arena: a, m: items(a.mem), nextPage: 1, limitPages: limitPages,
 		pageClass: make([]uint8, a.pages())}
 	s.classes = append(s.classes, nil)
-	// Sizes are the smallest times factor^i, each rounded up on its own, so
-	// rounding does not compound from class to class.
-	exact := float64(hdrSize + minSize)
-	for size := alignUp(int(exact)); len(s.classes) < 255 && size <= a.pageSize/2; {
+	for size := alignUp(memcachedItemHeader + minSize); len(s.classes) < 255 && size <= a.pageSize/2; {
 		s.addClass(size)
-		for exact *= factor; alignUp(int(exact)) <= size; exact *= factor {
+		next := alignUp(int(float64(size) * factor))
+		if next == size {
+			next += chunkAlign
 		}
-		size = alignUp(int(exact))
+		size = next
 	}
 	s.addClass(a.pageSize)
 	return s
