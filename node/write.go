@@ -215,6 +215,11 @@ func (s *Store) ArithCAS(key []byte, incr bool, delta uint64, create *Create, co
 		}
 		return create.Initial, s.reportCAS(r), false, nil
 	}
+	// memcached's order: an empty value is non-numeric before the CAS is
+	// compared, any other value is parsed after it.
+	if s.m.vlen(r) == 0 {
+		return 0, 0, true, ErrNonNumeric
+	}
 	if compare != 0 && compare != s.reportCAS(r) {
 		return 0, 0, true, ErrCASMismatch
 	}
