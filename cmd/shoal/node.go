@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,9 +15,13 @@ import (
 	"github.com/shoal-cache/shoal/node"
 )
 
-func init() { subcommands = append(subcommands, nodeCommand()) }
+func init() {
+	cmd, _ := nodeCommand()
+	subcommands = append(subcommands, cmd)
+}
 
-func nodeCommand() *cobra.Command {
+// nodeCommand is `shoal node`, and the viper its settings are read from.
+func nodeCommand() (*cobra.Command, *viper.Viper) {
 	v := viper.New()
 	cmd := &cobra.Command{
 		Use:   "node",
@@ -40,7 +45,7 @@ environment, which wins over the file.`,
 	addNodeFlags(cmd.Flags())
 	addDiscoveryFlags(cmd.Flags())
 	bindConfig(v, cmd.Flags())
-	return cmd
+	return cmd, v
 }
 
 func addNodeFlags(f *pflag.FlagSet) {
@@ -116,8 +121,8 @@ func parseSize(s string) (int, error) {
 	case strings.HasSuffix(s, "g"):
 		mult, s = 1<<30, s[:len(s)-1]
 	}
-	var n int
-	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || n <= 0 {
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
 		return 0, fmt.Errorf("bad size %q", s)
 	}
 	return n * mult, nil

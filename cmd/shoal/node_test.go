@@ -1,0 +1,56 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Settings come from flags, then SHOAL_* variables, then the config file.
+func TestNodeConfigSources(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "shoal.yaml")
+	yaml := "memory-limit: 128\nport: 12000\nslab-growth-factor: 1.5\nmax-item-size: 2m\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SHOAL_PORT", "13000")
+	t.Setenv("SHOAL_DISABLE_CAS", "true")
+	cmd, v := nodeCommand()
+	if err := cmd.ParseFlags([]string{"--config", file, "-m", "256", "-M"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := nodeConfig(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"memory limit (flag over file)", cfg.MemoryLimitMB, 256},
+		{"port (environment over file)", cfg.Port, 13000},
+		{"growth factor (file)", cfg.GrowthFactor, 1.5},
+		{"max item size (file, with suffix)", cfg.MaxItemSize, 2 << 20},
+		{"disable CAS (environment)", cfg.DisableCAS, true},
+		{"disable evictions (short flag)", cfg.DisableEvictions, true},
+		{"listen (default)", cfg.Listen, "127.0.0.1"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int{"1024": 1024, "1k": 1 << 10, "1m": 1 << 20, "2M": 2 << 20, "1g": 1 << 30} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "x", "-1", "0", "1t"} {
+		if _, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) accepted", in)
+		}
+	}
+}
