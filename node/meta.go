@@ -29,15 +29,22 @@ func (c *conn) metaCommand(cmd byte, tokens [][]byte, rest []byte) error {
 	return nil
 }
 
+// parseMeta parses a meta command without a data block into m, answering
+// a malformed one; it returns the store to run it on, or nil when there is
+// nothing to run.
+func (c *conn) parseMeta(tokens [][]byte, more bool, m *protocol.Meta) *Store {
+	if e, _ := protocol.ParseMeta(tokens, more, m); e != nil {
+		c.write(e)
+		return nil
+	}
+	return c.withStore()
+}
+
 // metaGet serves mg. Quiet mode leaves out EN only: a hit is always
 // answered, as in memcached 1.6.18.
 func (c *conn) metaGet(tokens [][]byte, more bool) {
 	var m protocol.Meta
-	if e, _ := protocol.ParseMeta(tokens, more, &m); e != nil {
-		c.write(e)
-		return
-	}
-	st := c.withStore()
+	st := c.parseMeta(tokens, more, &m)
 	if st == nil {
 		return
 	}
@@ -137,11 +144,7 @@ func (c *conn) keepMeta(m *protocol.Meta) int {
 // metaDelete serves md. Quiet mode leaves out HD only.
 func (c *conn) metaDelete(tokens [][]byte, more bool) {
 	var m protocol.Meta
-	if e, _ := protocol.ParseMeta(tokens, more, &m); e != nil {
-		c.write(e)
-		return
-	}
-	st := c.withStore()
+	st := c.parseMeta(tokens, more, &m)
 	if st == nil {
 		return
 	}
@@ -167,11 +170,7 @@ func (c *conn) metaDelete(tokens [][]byte, more bool) {
 // existing counter only: memcached still answers for one N created.
 func (c *conn) metaArith(tokens [][]byte, more bool) {
 	var m protocol.Meta
-	if e, _ := protocol.ParseMeta(tokens, more, &m); e != nil {
-		c.write(e)
-		return
-	}
-	st := c.withStore()
+	st := c.parseMeta(tokens, more, &m)
 	if st == nil {
 		return
 	}
