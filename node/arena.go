@@ -33,10 +33,6 @@ func newArena(size, pageSize int) (*arena, error) {
 // zero reference means "none".
 func (a *arena) pages() int { return len(a.mem) / a.pageSize }
 
-func (a *arena) page(i int) []byte {
-	return a.mem[i*a.pageSize : (i+1)*a.pageSize]
-}
-
 func (a *arena) close() error {
 	if a.mem == nil {
 		return nil

@@ -131,9 +131,10 @@ func (c *conn) wakeIfIdle() {
 func (c *conn) readLine() ([]byte, error) {
 	for {
 		buf, _ := c.r.Peek(c.r.Buffered())
-		if bytes.IndexByte(buf, '\n') >= 0 {
-			line, _ := c.r.ReadSlice('\n')
-			return trimEOL(line), nil
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			// buf stays valid until the next read; Discard only advances.
+			_, _ = c.r.Discard(i + 1)
+			return trimEOL(buf[:i+1]), nil
 		}
 		if len(buf) > protocol.MaxLineLen && !isGet(buf) {
 			return nil, errClose

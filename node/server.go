@@ -176,10 +176,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 		<-done
 	}
+	err := ctx.Err() // set only if connections had to be cut
 	if s.store != nil {
-		return s.store.Close()
+		if cerr := s.store.Close(); err == nil {
+			err = cerr
+		}
 	}
-	return ctx.Err()
+	return err
 }
 
 // shutdownCommand handles an enabled shutdown command: the process stops as

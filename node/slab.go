@@ -150,13 +150,6 @@ func (c *slabClass) chunksCut(p int) int {
 	return c.perPage
 }
 
-// usedPages is how many arena pages classes own.
-func (s *slabs) usedPages() int {
-	s.pageMu.Lock()
-	defer s.pageMu.Unlock()
-	return s.nextPage - 1
-}
-
 func (s *slabs) setLimit(pages int) {
 	s.pageMu.Lock()
 	s.limitPages = pages

@@ -54,7 +54,10 @@ func stat(b []byte, name string, v any) []byte {
 	case uint32:
 		s = strconv.FormatUint(uint64(v), 10)
 	case bool:
-		s = map[bool]string{true: "yes", false: "no"}[v]
+		s = "no"
+		if v {
+			s = "yes"
+		}
 	case float64:
 		s = strconv.FormatFloat(v, 'f', 2, 64)
 	default:
@@ -199,7 +202,11 @@ func (s *Server) appendSettings(b []byte) []byte {
 	b = stat(b, "udpport", 0)
 	b = stat(b, "inter", cfg.Listen)
 	b = stat(b, "verbosity", int(s.verbosity.Load()))
-	b = stat(b, "evictions", map[bool]string{true: "off", false: "on"}[cfg.DisableEvictions])
+	evictions := "on"
+	if cfg.DisableEvictions {
+		evictions = "off"
+	}
+	b = stat(b, "evictions", evictions)
 	b = stat(b, "growth_factor", cfg.GrowthFactor)
 	b = stat(b, "chunk_size", cfg.MinChunk)
 	b = stat(b, "num_threads", cfg.Threads)

@@ -80,8 +80,8 @@ func (c *conn) setNoreply(tokens [][]byte) {
 	c.noreply = string(tokens[len(tokens)-1]) == "noreply"
 }
 
-// withStore runs f if the server has storage; a configuration endpoint
-// answers storage commands with an error instead.
+// withStore is the server's store; on a configuration endpoint, which has
+// none, it answers the storage command with an error and returns nil.
 func (c *conn) withStore() *Store {
 	if c.s.store == nil {
 		c.reply([]byte("SERVER_ERROR no storage on a configuration endpoint\r\n"))
