@@ -67,6 +67,22 @@ func (sh *shard) delete(m items, r ref, hash uint32) {
 	}
 }
 
+// replace puts chunk nr in r's place in its hash chain.
+func (sh *shard) replace(m items, r, nr ref, hash uint32) {
+	m.setRef(nr, hdrHnext, m.ref(r, hdrHnext))
+	b := sh.bucket(hash)
+	if *b == r {
+		*b = nr
+		return
+	}
+	for p := *b; p != 0; p = m.ref(p, hdrHnext) {
+		if m.ref(p, hdrHnext) == r {
+			m.setRef(p, hdrHnext, nr)
+			return
+		}
+	}
+}
+
 // grow doubles the table. Items keep no hash (it would cost every item 4
 // bytes), so their keys are hashed again.
 func (sh *shard) grow(m items, hashKey func([]byte) uint32) {

@@ -39,3 +39,21 @@ func (l *lruList) remove(m items, r ref) {
 		l.tail = prev
 	}
 }
+
+// replace puts nr, a copy of r's header, in r's place. The class lock is
+// held.
+func (l *lruList) replace(m items, r, nr ref) {
+	prev, next := m.ref(r, hdrPrev), m.ref(r, hdrNext)
+	m.setRef(nr, hdrPrev, prev)
+	m.setRef(nr, hdrNext, next)
+	if prev != 0 {
+		m.setRef(prev, hdrNext, nr)
+	} else {
+		l.head = nr
+	}
+	if next != 0 {
+		m.setRef(next, hdrPrev, nr)
+	} else {
+		l.tail = nr
+	}
+}

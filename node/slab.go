@@ -21,6 +21,7 @@ type slabClass struct {
 	nfree     int
 	carvePage int // page being cut into chunks, 0 when none
 	carveNext int // index of the next uncut chunk in carvePage
+	moving    int // page being emptied for another class, 0 when none
 
 	lru lruList
 
@@ -39,6 +40,9 @@ type classStats struct {
 	outOfMemory      uint64
 	pagesMoved       uint64
 	setCmds          uint64
+	rescues          uint64 // live items copied off a moving page
+	evictionsNomem   uint64 // live items evicted off a moving page
+	crawlerReclaimed uint64 // dead items the crawler freed
 }
 
 // slabs is the page allocator and the table of classes.
@@ -114,9 +118,13 @@ func (s *slabs) take(c *slabClass) ref {
 	return 0
 }
 
-// release puts a chunk back on c's free list. c.mu is held.
+// release puts a chunk back on c's free list, unless its page is being
+// emptied: that page's chunks must not be handed out again. c.mu is held.
 func (s *slabs) release(c *slabClass, r ref) {
 	s.m.setU8(r, hdrState, itemFree)
+	if c.moving != 0 && s.pageOf(r) == c.moving {
+		return
+	}
 	s.m.setRef(r, hdrHnext, c.free)
 	c.free = r
 	c.nfree++
@@ -125,20 +133,62 @@ func (s *slabs) release(c *slabClass, r ref) {
 // grow gives c a new page if the memory limit allows. c.mu is held.
 func (s *slabs) grow(c *slabClass) bool {
 	s.pageMu.Lock()
-	defer s.pageMu.Unlock()
 	if s.nextPage-1 >= s.limitPages || s.nextPage >= s.arena.pages() {
+		s.pageMu.Unlock()
 		return false
 	}
-	s.givePage(c, s.nextPage)
+	p := s.nextPage
 	s.nextPage++
+	s.pageMu.Unlock()
+	s.givePage(c, p)
 	return true
 }
 
-// givePage makes page p c's page to cut. c.mu is held.
+// givePage makes page p c's page to cut. A page c was still cutting is cut
+// up into the free list first: its uncut chunks hold whatever the page held
+// before, and only the carve position tells them from chunks in use. c.mu
+// is held.
 func (s *slabs) givePage(c *slabClass, p int) {
+	s.cutRest(c)
 	c.pages = append(c.pages, p)
 	c.carvePage, c.carveNext = p, 0
+	s.pageMu.Lock()
 	s.pageClass[p] = uint8(c.id)
+	s.pageMu.Unlock()
+}
+
+// cutRest puts the uncut chunks of c's carve page on its free list. c.mu is
+// held.
+func (s *slabs) cutRest(c *slabClass) {
+	if c.carvePage == 0 {
+		return
+	}
+	base := c.carvePage * s.arena.pageSize
+	for i := c.carveNext; i < c.perPage; i++ {
+		s.release(c, refOf(base+i*c.size))
+	}
+	c.carvePage, c.carveNext = 0, 0
+}
+
+// pageOf is the arena page a chunk is on.
+func (s *slabs) pageOf(r ref) int { return r.off() / s.arena.pageSize }
+
+// classOfPage is the class that owns page p, or nil for a page never used.
+func (s *slabs) classOfPage(p int) *slabClass {
+	s.pageMu.Lock()
+	id := s.pageClass[p]
+	s.pageMu.Unlock()
+	if id == 0 {
+		return nil
+	}
+	return s.classes[id]
+}
+
+// usedPages is how many arena pages have been handed to classes.
+func (s *slabs) usedPages() int {
+	s.pageMu.Lock()
+	defer s.pageMu.Unlock()
+	return s.nextPage - 1
 }
 
 // chunksCut is how many chunks of page p (owned by c) have been handed out

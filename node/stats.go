@@ -72,6 +72,8 @@ type StoreTotals struct {
 	CurrItems, Bytes                                 int
 	Evictions, Reclaimed, ExpiredUnfetched           uint64
 	EvictedUnfetched, OutOfMemory, PagesMoved, Pages uint64
+	Rescues, EvictionsNomem, CrawlerReclaimed        uint64
+	CrawlerChecked                                   uint64
 	LimitBytes                                       int64
 	TotalMalloced                                    int64
 }
@@ -95,6 +97,9 @@ func (s *Store) Totals() StoreTotals {
 		t.EvictedUnfetched += c.stats.evictedUnfetched
 		t.OutOfMemory += c.stats.outOfMemory
 		t.PagesMoved += c.stats.pagesMoved
+		t.Rescues += c.stats.rescues
+		t.EvictionsNomem += c.stats.evictionsNomem
+		t.CrawlerReclaimed += c.stats.crawlerReclaimed
 		c.mu.Unlock()
 	}
 	s.slabs.pageMu.Lock()
@@ -102,6 +107,7 @@ func (s *Store) Totals() StoreTotals {
 	t.LimitBytes = int64(s.slabs.limitPages) * int64(s.arena.pageSize)
 	s.slabs.pageMu.Unlock()
 	t.TotalMalloced = int64(t.Pages) * int64(s.arena.pageSize)
+	t.CrawlerChecked = s.crawler.checked.Load()
 	return t
 }
 
@@ -179,6 +185,8 @@ func (s *Server) appendGeneralStats(b []byte) []byte {
 	b = stat(b, "bytes", t.Bytes)
 	b = stat(b, "curr_items", t.CurrItems)
 	b = stat(b, "total_items", t.totalItems)
+	b = stat(b, "slab_reassign_rescues", t.Rescues)
+	b = stat(b, "slab_reassign_evictions_nomem", t.EvictionsNomem)
 	b = stat(b, "slab_reassign_busy_items", 0)
 	b = stat(b, "slabs_moved", t.PagesMoved)
 	b = stat(b, "total_malloced", t.TotalMalloced)
@@ -186,6 +194,8 @@ func (s *Server) appendGeneralStats(b []byte) []byte {
 	b = stat(b, "evicted_unfetched", t.EvictedUnfetched)
 	b = stat(b, "evictions", t.Evictions)
 	b = stat(b, "reclaimed", t.Reclaimed)
+	b = stat(b, "crawler_reclaimed", t.CrawlerReclaimed)
+	b = stat(b, "crawler_items_checked", t.CrawlerChecked)
 	curr := 0
 	if s.clusterConfig() != nil {
 		curr = 1
@@ -249,6 +259,7 @@ func (s *Server) appendItemStats(b []byte) []byte {
 		b = stat(b, p+"reclaimed", c.stats.reclaimed)
 		b = stat(b, p+"expired_unfetched", c.stats.expiredUnfetched)
 		b = stat(b, p+"evicted_unfetched", c.stats.evictedUnfetched)
+		b = stat(b, p+"crawler_reclaimed", c.stats.crawlerReclaimed)
 		c.mu.Unlock()
 	}
 	return b

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -42,7 +43,10 @@ type Store struct {
 	cas      atomic.Uint64 // last CAS unique handed out
 	flushCAS atomic.Uint64 // items with a lower CAS were flushed
 	flushAt  atomic.Uint32 // clock second of a pending delayed flush, 0 none
+	moveMu   sync.Mutex    // one page move at a time (mover.go)
+	crawler  crawler
 	stopTick chan struct{}
+	stopOnce sync.Once
 }
 
 // NewStore reserves the arena and starts the store's clock.
@@ -86,14 +90,17 @@ func NewStore(cfg StoreConfig) (*Store, error) {
 
 // Close stops the clock and releases the arena. No call may be in flight.
 func (s *Store) Close() error {
-	close(s.stopTick)
+	s.stopBackground()
 	return s.arena.close()
 }
+
+// stopBackground stops the clock, the rebalancer and the crawler.
+func (s *Store) stopBackground() { s.stopOnce.Do(func() { close(s.stopTick) }) }
 
 func (s *Store) tick() {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	lastEvicted := make([]uint64, len(s.slabs.classes))
+	mover := newAutomover(len(s.slabs.classes))
 	for {
 		select {
 		case <-s.stopTick:
@@ -104,8 +111,9 @@ func (s *Store) tick() {
 				s.flushAt.Store(0)
 				s.flushCAS.Store(s.cas.Load() + 1)
 			}
+			s.crawl(crawlBudget)
 			if !s.cfg.DisableEvictions {
-				s.rebalance(lastEvicted)
+				s.rebalance(mover)
 			}
 		}
 	}
@@ -181,10 +189,16 @@ func (s *Store) lookup(sh *shard, key []byte, hash uint32) ref {
 	return 0
 }
 
-// access marks a read: the active bit gives it a second chance at the LRU
-// tail. The shard lock is held.
+// access marks a read. As in memcached, an item must be read twice to earn
+// a second chance at the LRU tail (the active bit), and once more after each
+// second chance: read-once items, the common case of a cache-aside fill,
+// must not outlive items written after them. The shard lock is held.
 func (s *Store) access(r ref) {
-	s.m.setBit(r, bitFetched)
+	if !s.m.hasBit(r, bitFetched) {
+		s.m.setBit(r, bitFetched)
+		s.m.setU32(r, hdrAtime, s.clock.Now())
+		return
+	}
 	s.bump(r)
 }
 

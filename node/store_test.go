@@ -367,22 +367,29 @@ func TestStoreItemsCostTheHeapNothing(t *testing.T) {
 	t.Logf("heap grew %.1f MB for 1,000,000 items of 100 bytes", float64(grown)/(1<<20))
 }
 
-// When the workload moves from one item size to another, the rebalancer
-// moves pages to the class now evicting young items.
+// When the workload moves from one item size to another for longer than
+// the automover's window, the rebalancer moves pages to the class now
+// evicting young items; within the window it moves none.
 func TestStoreRebalanceFollowsWorkload(t *testing.T) {
 	s := newTestStore(t, 8)
 	fill(t, s, "small", 100000, 100) // memory full of small items
-	lastEvicted := make([]uint64, len(s.slabs.classes))
+	a := newAutomover(len(s.slabs.classes))
 	s.clock.now.Store(s.Now() + 100) // the small items grow old
 	big := s.slabs.classFor(itemSize(5, 20000))
-	for round := 0; round < 5; round++ {
-		fill(t, s, fmt.Sprint("big", round, "-"), 200, 20000)
-		s.rebalance(lastEvicted)
+	pages := func() int {
+		big.mu.Lock()
+		defer big.mu.Unlock()
+		return len(big.pages)
 	}
-	big.mu.Lock()
-	pages := len(big.pages)
-	big.mu.Unlock()
-	if pages < 4 {
-		t.Fatalf("the evicting class of 20 KB items has %d pages after 5 rebalances", pages)
+	for second := 1; second <= 45; second++ {
+		fill(t, s, fmt.Sprint("big", second, "-"), 60, 20000)
+		s.clock.now.Add(1)
+		s.rebalance(a)
+		if second == automoveWindow && pages() > 1 {
+			t.Fatalf("%d pages moved to the 20 KB class within the first window", pages()-1)
+		}
+	}
+	if n := pages(); n < 4 {
+		t.Fatalf("the evicting class of 20 KB items has %d pages after 45 seconds", n)
 	}
 }
