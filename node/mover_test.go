@@ -245,7 +245,8 @@ func TestStoreModelMixedSizesWithPageMoves(t *testing.T) {
 
 // The same engine under concurrency: writers of mixed sizes, each owning its
 // keys (so each keeps an exact model), while another goroutine forces page
-// moves and crawls. Values never mix and never go back.
+// moves and crawls. Values never mix and never go back, and afterwards a
+// set of every size succeeds.
 func TestStoreConcurrentPageMoves(t *testing.T) {
 	seed := testSeed(t)
 	s := newTestStore(t, 48)
@@ -293,6 +294,9 @@ func TestStoreConcurrentPageMoves(t *testing.T) {
 	s.stopBackground()
 	checkStore(t, s)
 	t.Logf("pages moved %d of %d tries, rescued %d", s.Totals().PagesMoved, tries, s.Totals().Rescues)
+	for n := 1; n < s.cfg.MaxItemSize-100; n *= 2 {
+		storeValue(t, s, fmt.Sprint("after", n), n, 'a') // no class is left refusing sets
+	}
 }
 
 func concurrentWorker(s *Store, rng *rand.Rand, w, ops int) error {
