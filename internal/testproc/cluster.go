@@ -1,0 +1,127 @@
+package testproc
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/shoal-cache/shoal/protocol"
+)
+
+// FastGossip tunes failure detection so that a test sees a dead node
+// within about a second.
+var FastGossip = []string{
+	"--probe-interval", "100ms", "--probe-timeout", "50ms",
+	"--suspicion-mult", "2", "--suspicion-max-mult", "2",
+	"--push-pull-interval", "1s", "--leave-grace", "200ms", "--join-timeout", "5s",
+}
+
+// A Member is a shoal endpoint or node process of a cluster on loopback.
+type Member struct {
+	*Proc
+	Gossip string // its gossip address
+}
+
+// StartMember runs `shoal ROLE --gossip ADDR` with FastGossip, joining join
+// unless it is empty, and args.
+func StartMember(tb testing.TB, role, join string, args ...string) *Member {
+	tb.Helper()
+	gossip := FreeAddr(tb)
+	all := slices.Concat([]string{role, "--gossip", gossip}, FastGossip, args)
+	if join != "" {
+		all = append(all, "--join", join)
+	}
+	return &Member{Proc: StartShoal(tb, all...), Gossip: gossip}
+}
+
+// A Cluster is a configuration endpoint and the nodes joined to it.
+type Cluster struct {
+	Endpoint *Member
+	Nodes    []*Member
+	nodeArgs []string
+}
+
+// StartCluster starts an endpoint and n nodes with nodeArgs, and waits
+// until the endpoint publishes them all as active.
+func StartCluster(tb testing.TB, n int, nodeArgs ...string) *Cluster {
+	tb.Helper()
+	cl := &Cluster{Endpoint: StartMember(tb, "endpoint", ""), nodeArgs: nodeArgs}
+	for range n {
+		cl.Nodes = append(cl.Nodes, StartMember(tb, "node", cl.Endpoint.Gossip, nodeArgs...))
+	}
+	cl.WaitActive(tb, cl.Nodes...)
+	return cl
+}
+
+// AddNode starts a node that joins the cluster and waits until the endpoint
+// publishes it.
+func (cl *Cluster) AddNode(tb testing.TB) *Member {
+	tb.Helper()
+	n := StartMember(tb, "node", cl.Endpoint.Gossip, cl.nodeArgs...)
+	cl.Nodes = append(cl.Nodes, n)
+	cl.WaitActive(tb, cl.Nodes...)
+	return n
+}
+
+// WaitActive waits until the endpoint publishes exactly nodes, as active.
+func (cl *Cluster) WaitActive(tb testing.TB, nodes ...*Member) {
+	tb.Helper()
+	want := Addrs(nodes...)
+	var got []string
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if cfg, err := Published(cl.Endpoint.Addr); err == nil {
+			if got = ActiveAddrs(cfg); slices.Equal(got, want) {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tb.Fatalf("the endpoint publishes %v, want %v", got, want)
+}
+
+// Published is the shoal-cluster list a member publishes.
+func Published(addr string) (protocol.ClusterConfig, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return protocol.ClusterConfig{}, err
+	}
+	defer conn.Close()
+	dl, _ := ctx.Deadline()
+	_ = conn.SetDeadline(dl)
+	rw := bufio.NewReadWriter(bufio.NewReader(conn), bufio.NewWriter(conn))
+	cfg, err := protocol.FetchClusterConfig(rw, protocol.ShoalConfigRequest)
+	if err != nil {
+		return cfg, fmt.Errorf("config from %s: %w", addr, err)
+	}
+	return cfg, nil
+}
+
+// ActiveAddrs lists the active nodes of a list, sorted.
+func ActiveAddrs(cfg protocol.ClusterConfig) []string {
+	var a []string
+	for _, n := range cfg.Nodes {
+		if n.State == protocol.StateActive {
+			a = append(a, n.Addr())
+		}
+	}
+	slices.Sort(a)
+	return a
+}
+
+// Addrs lists members' memcached addresses, sorted.
+func Addrs(ms ...*Member) []string {
+	var a []string
+	for _, m := range ms {
+		a = append(a, m.Addr)
+	}
+	slices.Sort(a)
+	return a
+}
