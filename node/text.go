@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"errors"
 	"io"
 
@@ -69,8 +70,19 @@ func (c *conn) textCommand() error {
 	case "shutdown":
 		c.shutdown(tokens)
 	default:
-		c.write(protocol.RespError)
+		return c.unknownCommand(tokens)
 	}
+	return nil
+}
+
+// unknownCommand answers ERROR, or closes the connection without a word
+// when the line is an HTTP request ("GET / HTTP/1.1"), as memcached does, so
+// that a web page made to send requests here cannot talk to the cache.
+func (c *conn) unknownCommand(tokens [][]byte) error {
+	if len(tokens) >= 2 && bytes.HasPrefix(tokens[len(tokens)-1], []byte("HTTP/")) {
+		return errClose
+	}
+	c.write(protocol.RespError)
 	return nil
 }
 

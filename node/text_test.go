@@ -554,6 +554,17 @@ func textCases(now time.Time) []textCase {
 		{name: "unknown commands", req: []string{"foo\r\nGET a\r\n\r\nx\r\n   \r\nget_a\r\nsets a 0 0 1\r\n"},
 			want: strings.Repeat("ERROR\r\n", 7)},
 
+		// Cross-protocol safety: an HTTP request line closes the connection
+		// with no reply, so a web page can never talk to the cache.
+		{name: "HTTP GET closes", req: []string{"GET / HTTP/1.1\r\nHost: cache\r\n\r\n"}, closed: true},
+		{name: "HTTP PUT closes", req: []string{"PUT /x HTTP/1.0\r\n"}, closed: true},
+		{name: "HTTP DELETE without a path closes", req: []string{"DELETE HTTP/1.1\r\n"}, closed: true},
+		{name: "a one-letter command is no HTTP method", req: []string{"G / HTTP/1.0\r\n"}, want: "ERROR\r\n"},
+		{name: "HTTP after a command closes", req: []string{"set h 0 0 1\r\nx\r\n", "POST /api HTTP/1.1\r\nget h\r\n"},
+			want: "STORED\r\n", closed: true},
+		{name: "a get of keys named like HTTP is a get", req: []string{"get / HTTP/1.0\r\n"}, want: "END\r\n"},
+		{name: "HTTP/ only counts last", req: []string{"FOO HTTP/1.1 x\r\n"}, want: "ERROR\r\n"},
+
 		// Framing.
 		{name: "bare newlines end lines", req: []string{"set a 0 0 1\nx\r\nget a\n"},
 			want: "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n"},
