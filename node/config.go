@@ -19,6 +19,7 @@ type Config struct {
 	DisableEvictions bool    // -M
 	EnableShutdown   bool    // -A: allow the shutdown command
 	Verbosity        int     // -v, -vv
+	AuthFile         string  // -Y: user:password file; ASCII authentication when set
 	// NoStorage makes a configuration endpoint: the server answers
 	// discovery, version, stats and the like, and stores nothing.
 	NoStorage bool

@@ -42,6 +42,8 @@ type conn struct {
 	scratch []byte // reused for values and reply lines
 	long    []byte // a multi-get line longer than the read buffer
 	noreply bool   // the current command asked for no reply
+
+	authenticated bool // ASCII authentication succeeded (auth.go)
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -65,7 +67,7 @@ func (c *conn) loop() error {
 	if err != nil {
 		return err
 	}
-	if first == protocol.BinaryRequestMagic {
+	if first == protocol.BinaryRequestMagic && !c.s.auth.on() {
 		return c.serveBinary()
 	}
 	for {

@@ -44,6 +44,7 @@ type Server struct {
 	wg    sync.WaitGroup
 
 	verbosity atomic.Int32
+	auth      asciiAuth
 	stats     serverStats
 	nextConn  atomic.Uint64
 }
@@ -66,6 +67,9 @@ func NewServer(cfg Config, log *zap.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, started: time.Now(), conns: make(map[*conn]struct{})}
 	s.verbosity.Store(int32(cfg.Verbosity))
+	if err := s.auth.load(cfg.AuthFile); err != nil {
+		return nil, err
+	}
 	if !cfg.NoStorage {
 		st, err := NewStore(cfg.storeConfig())
 		if err != nil {

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"runtime"
@@ -178,6 +179,8 @@ func (s *Server) appendGeneralStats(b []byte) []byte {
 	b = stat(b, "touch_misses", t.touchMisses)
 	b = stat(b, "store_too_large", s.stats.storeTooLarge.Load())
 	b = stat(b, "store_no_memory", s.stats.storeNoMemory.Load())
+	b = stat(b, "auth_cmds", s.auth.cmds.Load())
+	b = stat(b, "auth_errors", s.auth.fails.Load())
 	b = stat(b, "bytes_read", s.stats.bytesRead.Load())
 	b = stat(b, "bytes_written", s.stats.bytesWritten.Load())
 	b = stat(b, "limit_maxbytes", t.LimitBytes)
@@ -223,6 +226,7 @@ func (s *Server) appendSettings(b []byte) []byte {
 	b = stat(b, "cas_enabled", !cfg.DisableCAS)
 	b = stat(b, "binding_protocol", "auto-negotiate")
 	b = stat(b, "auth_enabled_sasl", false)
+	b = stat(b, "auth_enabled_ascii", cmp.Or(cfg.AuthFile, "no"))
 	b = stat(b, "item_size_max", cfg.MaxItemSize)
 	b = stat(b, "shutdown_command", cfg.EnableShutdown)
 	b = stat(b, "slab_reassign", true)

@@ -15,6 +15,9 @@ func (c *conn) textCommand() error {
 		return err
 	}
 	c.noreply = false
+	if !c.authenticated && c.s.auth.on() {
+		return c.authenticate(line)
+	}
 	tokens, rest := protocol.Tokens(c.tokens[:0], line)
 	if len(tokens) == 0 || len(tokens[0]) < 2 {
 		c.write(protocol.RespError)

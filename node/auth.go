@@ -1,0 +1,118 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/shoal-cache/shoal/internal/authfile"
+	"github.com/shoal-cache/shoal/protocol"
+)
+
+// ASCII authentication, memcached's -Y: a connection's first command must
+// be a set whose data is "user password"; until one succeeds, every other
+// command is answered CLIENT_ERROR unauthenticated. With it on, connections
+// speak only the text protocol, as memcached's do (it refuses the binary
+// protocol beside ASCII auth).
+
+// Replies of the authentication exchange, memcached's words.
+var (
+	respUnauthenticated = []byte("CLIENT_ERROR unauthenticated\r\n")
+	respAuthFailure     = []byte("CLIENT_ERROR authentication failure\r\n")
+	respAuthFormat      = []byte("CLIENT_ERROR bad authentication token format\r\n")
+	respAuthTermination = []byte("CLIENT_ERROR bad command line termination\r\n")
+)
+
+// maxAuthData bounds the credentials a connection may send: memcached reads
+// entries of up to 256 bytes. A longer data block is skipped unbuffered.
+const maxAuthData = 1024
+
+// asciiAuth is the server's credentials, nil when authentication is off,
+// and its counters.
+type asciiAuth struct {
+	path        string
+	file        atomic.Pointer[authfile.File]
+	cmds, fails atomic.Uint64
+}
+
+func (a *asciiAuth) load(path string) error {
+	a.path = path
+	if path == "" {
+		return nil
+	}
+	return a.reload()
+}
+
+// reload reads the file again; on error the credentials in use stay.
+func (a *asciiAuth) reload() error {
+	if a.path == "" {
+		return errors.New("authentication is off: no auth file")
+	}
+	f, err := authfile.Load(a.path)
+	if err != nil {
+		return err
+	}
+	if f.Len() == 0 {
+		return fmt.Errorf("auth file %s has no user:password entry", a.path)
+	}
+	a.file.Store(f)
+	return nil
+}
+
+func (a *asciiAuth) on() bool { return a.path != "" }
+
+// count counts a credentials check, as memcached's auth_cmds and
+// auth_errors do (malformed exchanges count in neither).
+func (a *asciiAuth) count(ok bool) {
+	a.cmds.Add(1)
+	if !ok {
+		a.fails.Add(1)
+	}
+}
+
+// ReloadAuth reads the auth file again (SIGHUP). On error the credentials
+// in use stay.
+func (s *Server) ReloadAuth() error { return s.auth.reload() }
+
+// authenticate serves a command line of a connection not yet
+// authenticated: "set <key> <flags> <exptime> <bytes>" and a data block of
+// "user password", as memcached reads them.
+func (c *conn) authenticate(line []byte) error {
+	tokens, _ := protocol.Tokens(c.tokens[:0], line)
+	var n uint32
+	ok := len(tokens) >= 5 && string(tokens[0]) == "set"
+	if ok {
+		n, ok = protocol.ParseUint32(tokens[4])
+	}
+	if !ok {
+		c.write(respUnauthenticated)
+		return nil
+	}
+	if n > maxAuthData {
+		c.s.auth.count(false) // credentials that long match no entry
+		c.write(respAuthFailure)
+		return c.swallow(int(n) + 2)
+	}
+	var buf [maxAuthData]byte
+	data := buf[:n]
+	if err := c.readData(data); err != nil {
+		if !errors.Is(err, errBadChunk) {
+			return err
+		}
+		c.write(respAuthTermination)
+		return nil
+	}
+	creds, _ := protocol.Tokens(c.tokens[:0], data)
+	if len(creds) < 2 {
+		c.write(respAuthFormat)
+		return nil
+	}
+	c.authenticated = c.s.auth.file.Load().Check(creds[0], creds[1])
+	c.s.auth.count(c.authenticated)
+	if c.authenticated {
+		c.write(protocol.RespStored)
+	} else {
+		c.write(respAuthFailure)
+	}
+	return nil
+}
