@@ -116,3 +116,73 @@ func cpuTime(t *testing.T, pid int) time.Duration {
 	stime, _ := strconv.Atoi(f[12])
 	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
+
+// memcachedRefusal is memcached 1.6's message when -c exceeds what it may
+// set its descriptor limit to.
+const memcachedRefusal = "failed to set rlimit for open files. Try starting as root or requesting smaller maxconns value."
+
+// A -c beyond the hard descriptor limit, or beyond the kernel's nr_open,
+// refuses to start with memcached's message, as memcached does (which
+// exits with EX_OSERR, 71; shoal with 1, as on any bad setting).
+func TestE2EConnLimitBeyondDescriptors(t *testing.T) {
+	b, err := os.ReadFile("/proc/sys/fs/nr_open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nrOpen, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		conns int
+	}{{"beyond the hard limit", 1024}, {"beyond nr_open", nrOpen + 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.conns <= nrOpen && mayRaiseHardLimits(t) {
+				t.Skip("this process may raise its hard limit (CAP_SYS_RESOURCE), and so may the servers")
+			}
+			c := strconv.Itoa(tc.conns)
+			shoal := startLimited(t, testproc.ShoalBinary(t), "node", "-c", c)
+			want := "shoal: " + memcachedRefusal + " (-c " + c + " needs at least " + c +
+				" open files, the hard limit is 256: operation not permitted)\n"
+			if err := shoal.Wait(t, 10*time.Second); err == nil || err.Error() != "exit status 1" || shoal.Output() != want {
+				t.Errorf("shoal: %v, output\n%q\nwant exit status 1 and\n%q", err, shoal.Output(), want)
+			}
+			if testing.Short() {
+				return // memcached may not be installed
+			}
+			mc := startLimited(t, testproc.MemcachedPath, "-u", "nobody", "-U", "0", "-c", c)
+			if err := mc.Wait(t, 10*time.Second); err == nil || err.Error() != "exit status 71" || mc.Output() != memcachedRefusal+"\n" {
+				t.Errorf("memcached: %v, output %q", err, mc.Output())
+			}
+		})
+	}
+}
+
+// startLimited starts a server under prlimit --nofile=256:256 on a free
+// port, without waiting for it to listen.
+func startLimited(t *testing.T, bin string, args ...string) *testproc.Proc {
+	host, port, _ := net.SplitHostPort(testproc.FreeAddr(t))
+	args = append([]string{"--nofile=256:256", bin}, append(args, "-l", host, "-p", port)...)
+	return testproc.Start(t, "prlimit "+bin, prlimitPath(t), args...)
+}
+
+// mayRaiseHardLimits reports whether this process has CAP_SYS_RESOURCE
+// (capability 24), which lets it and its children raise hard limits.
+func mayRaiseHardLimits(t *testing.T) bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if hex, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			caps, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return caps&(1<<24) != 0
+		}
+	}
+	t.Fatal("no CapEff in /proc/self/status")
+	return false
+}
