@@ -19,27 +19,22 @@ func TestBatchDoesNotAllocate(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := workers[0]
+		ctx := context.Background()
 		w.warming = true
 		for w.warmBatch() > 0 {
-			if err := w.batch(w.warmBatch()); err != nil {
-				t.Fatal(err)
-			}
+			w.batch(ctx, w.warmBatch())
 		}
 		w.warming = false
-		var failed error
-		allocs := testing.AllocsPerRun(200, func() {
-			if err := w.batch(cfg.Pipeline); err != nil && failed == nil {
-				failed = err
-			}
-		})
+		allocs := testing.AllocsPerRun(200, func() { w.batch(ctx, cfg.Pipeline) })
 		for _, c := range w.conns {
 			c.close()
+			if c.fails.conns != 0 {
+				t.Fatalf("%s: %s failed: %v", p, c.addr, c.fails.err)
+			}
 		}
-		if failed != nil {
-			t.Fatal(failed)
-		}
-		if allocs != 0 || w.c.verifyErrors != 0 || w.c.misses != 0 {
-			t.Errorf("%s: %.1f allocations per batch (%d wrong values, %d misses)", p, allocs, w.c.verifyErrors, w.c.misses)
+		if allocs != 0 || w.c.verifyErrors != 0 || w.c.misses != 0 || w.c.failed != 0 {
+			t.Errorf("%s: %.1f allocations per batch (%d wrong values, %d misses, %d failed)",
+				p, allocs, w.c.verifyErrors, w.c.misses, w.c.failed)
 		}
 	}
 }

@@ -9,6 +9,10 @@
 // hit. Latency is recorded per request in HDR histograms, from the moment its
 // batch starts being written to the moment its last reply has been read.
 //
+// A server that fails under load fails the requests sent to it, which are
+// counted apart (never as misses); the worker dials it again with backoff
+// and goes on, and the Result tells per server what failed and when.
+//
 // With Verify set, every value written carries its key and a CRC-32C of
 // itself, and every value read back is checked: a cache may miss, but a value
 // returned for a key must be one that was written under that key.

@@ -10,7 +10,10 @@ import (
 
 // Result is what a run measured. Counts cover the measured load only, not
 // the warm-up. A multi-get is one request (Gets) asking for several keys
-// (Keys), each a hit or a miss.
+// (Keys), each a hit or a miss. Requests are answered (Ops, as Sets and
+// Gets) or Failed: a request is failed when a server it went to gave no
+// reply, its connection having failed or being down; the keys of a reply
+// read in full still count. Sent requests are Ops + Failed.
 type Result struct {
 	Config       Config
 	Warmup       time.Duration // time spent filling the key space
@@ -19,12 +22,14 @@ type Result struct {
 	Elapsed      time.Duration // time spent under measured load
 	Interrupted  bool          // the run's context ended it early
 
-	Ops, Sets, Gets    int64
-	Keys, Hits, Misses int64
+	Ops, Sets, Gets    int64 // answered requests
+	Keys, Hits, Misses int64 // keys of get replies read in full
 	NotStored          int64 // sets answered NOT_STORED or the like
 	Errors             int64 // error replies (SERVER_ERROR and kin)
+	Failed             int64 // requests that got no reply
 	VerifyErrors       int64 // wrong values: a checksum, a key, a frame
 	Mismatches         []string
+	Nodes              []NodeResult // one per server, in Config.Servers order
 
 	Latency, SetLatency, GetLatency Latency
 }
@@ -37,11 +42,16 @@ func (r *Result) Throughput() float64 {
 	return float64(r.Ops) / r.Elapsed.Seconds()
 }
 
-func (r *Result) collect(workers []*worker) {
+// collect sums the workers' counts; start is when the load started.
+func (r *Result) collect(workers []*worker, start time.Time) {
 	var c counts
+	fails := make([]failures, len(r.Config.Servers))
 	all, set, get := newHist(), newHist(), newHist()
 	for _, w := range workers {
 		c.add(&w.c)
+		for i, conn := range w.conns {
+			fails[i].add(&conn.fails)
+		}
 		set.Merge(w.setH)
 		get.Merge(w.getH)
 		for _, s := range w.samples {
@@ -54,7 +64,11 @@ func (r *Result) collect(workers []*worker) {
 	all.Merge(get)
 	r.Ops, r.Sets, r.Gets = c.ops, c.sets, c.gets
 	r.Keys, r.Hits, r.Misses = c.keys, c.hits, c.misses
-	r.NotStored, r.Errors, r.VerifyErrors = c.notStored, c.errors, c.verifyErrors
+	r.NotStored, r.Errors, r.Failed, r.VerifyErrors = c.notStored, c.errors, c.failed, c.verifyErrors
+	r.Nodes = make([]NodeResult, len(fails))
+	for i := range fails {
+		r.Nodes[i] = nodeResult(r.Config.Servers[i], &fails[i], start)
+	}
 	r.Latency, r.SetLatency, r.GetLatency = summarize(all), summarize(set), summarize(get)
 }
 
@@ -88,6 +102,7 @@ func (r *Result) WriteText(w io.Writer) error {
 	for _, m := range r.Mismatches {
 		fmt.Fprintf(&b, "  wrong:   %s\n", m)
 	}
+	r.writeFailures(&b)
 	fmt.Fprintf(&b, "latency    %9s %9s %9s %9s %9s %9s %10s\n", "p50", "p90", "p99", "p99.9", "max", "mean", "count")
 	for _, l := range []struct {
 		name string
@@ -101,6 +116,23 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeFailures tells, when anything failed, how many requests got no
+// reply, and per server what failed and when.
+func (r *Result) writeFailures(b *strings.Builder) {
+	lines := 0
+	for _, n := range r.Nodes {
+		if n.Failed == 0 && n.ConnErrors == 0 {
+			continue
+		}
+		if lines == 0 {
+			fmt.Fprintf(b, "failed     %d requests got no reply\n", r.Failed)
+		}
+		lines++
+		fmt.Fprintf(b, "  %s: %d failed, %d connection errors, from %.2fs to %.2fs; last: %s\n",
+			n.Server, n.Failed, n.ConnErrors, n.FirstError.Seconds(), n.LastError.Seconds(), n.Err)
+	}
 }
 
 func onOff(b bool) string {
@@ -133,6 +165,24 @@ type jsonLatency struct {
 func (l Latency) jsonForm() jsonLatency {
 	f := func(d time.Duration) float64 { return float64(d) / 1e3 }
 	return jsonLatency{l.Count, f(l.Mean), f(l.P50), f(l.P90), f(l.P99), f(l.P999), f(l.Max)}
+}
+
+// jsonNode is a NodeResult with times in seconds.
+type jsonNode struct {
+	Server     string  `json:"server"`
+	Failed     int64   `json:"failed"`
+	ConnErrors int64   `json:"connection_errors"`
+	FirstError float64 `json:"first_error_s"`
+	LastError  float64 `json:"last_error_s"`
+	Err        string  `json:"last_error,omitempty"`
+}
+
+func jsonNodes(nodes []NodeResult) []jsonNode {
+	out := make([]jsonNode, len(nodes))
+	for i, n := range nodes {
+		out[i] = jsonNode{n.Server, n.Failed, n.ConnErrors, n.FirstError.Seconds(), n.LastError.Seconds(), n.Err}
+	}
+	return out
 }
 
 // MarshalJSON writes the result for machines: durations in seconds,
@@ -179,12 +229,15 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 		Misses       int64       `json:"misses"`
 		NotStored    int64       `json:"not_stored"`
 		Errors       int64       `json:"errors"`
+		Failed       int64       `json:"failed"`
 		VerifyErrors int64       `json:"verify_errors"`
 		Mismatches   []string    `json:"mismatches,omitempty"`
 		Latency      jsonLatency `json:"latency"`
 		SetLatency   jsonLatency `json:"set_latency"`
 		GetLatency   jsonLatency `json:"get_latency"`
+		Nodes        []jsonNode  `json:"nodes"`
 	}{wl, r.Warmup.Seconds(), r.WarmupSets, r.WarmupErrors, r.Elapsed.Seconds(), r.Interrupted,
 		r.Throughput(), r.Ops, r.Sets, r.Gets, r.Keys, r.Hits, r.Misses, r.NotStored, r.Errors,
-		r.VerifyErrors, r.Mismatches, r.Latency.jsonForm(), r.SetLatency.jsonForm(), r.GetLatency.jsonForm()})
+		r.Failed, r.VerifyErrors, r.Mismatches, r.Latency.jsonForm(), r.SetLatency.jsonForm(),
+		r.GetLatency.jsonForm(), jsonNodes(r.Nodes)})
 }

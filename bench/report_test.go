@@ -45,6 +45,58 @@ func TestWriteText(t *testing.T) {
 	}
 }
 
+// failedResult is sampleResult with the second server killed under load.
+func failedResult() *Result {
+	r := sampleResult()
+	r.Failed = 40
+	r.Nodes = []NodeResult{{Server: "127.0.0.1:1"}, {Server: "127.0.0.1:2", Failed: 40, ConnErrors: 3,
+		FirstError: 1020 * time.Millisecond, LastError: 1750 * time.Millisecond,
+		Err: "dial tcp 127.0.0.1:2: connect: connection refused"}}
+	return r
+}
+
+func TestWriteTextFailures(t *testing.T) {
+	var b strings.Builder
+	if err := sampleResult().WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "failed") {
+		t.Errorf("failures told when there were none:\n%s", b.String())
+	}
+	b.Reset()
+	if err := failedResult().WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "errors     0 error replies, 1 wrong values\n" +
+		"  wrong:   key key:3: value checksum mismatch\n" +
+		"failed     40 requests got no reply\n" +
+		"  127.0.0.1:2: 40 failed, 3 connection errors, from 1.02s to 1.75s; last: dial tcp 127.0.0.1:2: connect: connection refused\n" +
+		"latency "
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("summary lacks\n%s\nin\n%s", want, b.String())
+	}
+}
+
+func TestJSONFailures(t *testing.T) {
+	b, err := json.Marshal(failedResult())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Failed int64           `json:"failed"`
+		Nodes  json.RawMessage `json:"nodes"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := `[{"server":"127.0.0.1:1","failed":0,"connection_errors":0,"first_error_s":0,"last_error_s":0},` +
+		`{"server":"127.0.0.1:2","failed":40,"connection_errors":3,"first_error_s":1.02,"last_error_s":1.75,` +
+		`"last_error":"dial tcp 127.0.0.1:2: connect: connection refused"}]`
+	if got.Failed != 40 || string(got.Nodes) != want {
+		t.Fatalf("failed %d, nodes\n%s\nwant\n%s", got.Failed, got.Nodes, want)
+	}
+}
+
 func TestJSON(t *testing.T) {
 	b, err := json.Marshal(sampleResult())
 	if err != nil {

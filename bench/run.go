@@ -23,8 +23,12 @@ type runner struct {
 // Run sends the load cfg describes and reports how it went. With Warmup set,
 // every key is set once first, unmeasured. The run ends when its duration is
 // over, its requests are sent or ctx is done, whichever comes first; each
-// worker finishes the batch it is in. A Result is returned with an error
-// only when the error came after load had been measured.
+// worker finishes the batch it is in.
+//
+// A server that cannot be reached at the start, or fails during the
+// warm-up, is an error. One that fails under measured load is not: its
+// requests fail, each worker dials it again after a backoff and goes on,
+// and the Result tells what failed when, per server.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r, workers, err := start(ctx, cfg)
 	if err != nil {
@@ -47,7 +51,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	err = r.phase(ctx, workers, "load", cfg.Duration, cfg.Requests, (*worker).loadStep)
 	res.Elapsed = time.Since(start)
 	res.Interrupted = ctx.Err() != nil
-	res.collect(workers)
+	res.collect(workers, start)
 	if err != nil {
 		return res, fmt.Errorf("bench: %w", err)
 	}
@@ -122,23 +126,36 @@ func (r *runner) dial(ctx context.Context) ([]*worker, error) {
 }
 
 // step sends one batch, reporting how many requests it held; 0 means the
-// worker's share is done.
-type step func(w *worker) (int, error)
+// worker's share is done. ctx ends with the phase.
+type step func(w *worker, ctx context.Context) (int, error)
 
-func (w *worker) warmStep() (int, error) {
+// warmStep sets the next keys of the worker's share. A server failing ends
+// the warm-up: the keys it lost would be misses under load, which would
+// then not be the load asked for.
+func (w *worker) warmStep(ctx context.Context) (int, error) {
 	n := w.warmBatch()
 	if n == 0 {
 		return 0, nil
 	}
-	return n, w.batch(n)
+	w.batch(ctx, n)
+	for _, c := range w.conns {
+		if c.fails.conns > 0 {
+			return n, fmt.Errorf("%s: %w", c.addr, c.fails.err)
+		}
+	}
+	return n, nil
 }
 
-func (w *worker) loadStep() (int, error) {
+func (w *worker) loadStep(ctx context.Context) (int, error) {
+	if !w.awaitConn(ctx) {
+		return 0, nil
+	}
 	n := w.run.claim(w.run.cfg.Pipeline)
 	if n == 0 {
 		return 0, nil
 	}
-	return n, w.batch(n)
+	w.batch(ctx, n)
+	return n, nil
 }
 
 // claim takes up to n of the requests left to send.
@@ -185,7 +202,7 @@ func (r *runner) phase(ctx context.Context, workers []*worker, name string, d ti
 		go func() {
 			defer wg.Done()
 			for !r.stop.Load() {
-				n, err := next(w)
+				n, err := next(w, ctx)
 				if err != nil {
 					once.Do(func() { first = err })
 					cancel()

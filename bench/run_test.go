@@ -212,8 +212,8 @@ func TestDiscoverFromPlainMemcachedFails(t *testing.T) {
 	}
 }
 
-// A server that takes requests and never answers ends the run with a
-// timeout, not a hang.
+// A server that takes requests and never answers fails each of them by
+// timeout; the run ends on time, not in a hang, and says what failed.
 func TestRunSilentServerTimesOut(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -231,13 +231,20 @@ func TestRunSilentServerTimesOut(t *testing.T) {
 	}()
 	cfg := smallRun(l.Addr().String())
 	cfg.Warmup, cfg.Timeout = false, 200*time.Millisecond
+	cfg.Requests, cfg.Duration = 0, time.Second
 	start := time.Now()
-	_, err = Run(context.Background(), cfg)
-	if !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("got %v, want a deadline error", err)
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("took %v to give up", d)
+		t.Fatalf("took %v to end a 1s run", d)
+	}
+	// One request a batch, so one timeout per failed request.
+	n := res.Nodes[0]
+	if res.Ops != 0 || res.Failed == 0 || n.Failed != res.Failed || n.ConnErrors != n.Failed ||
+		!strings.Contains(n.Err, os.ErrDeadlineExceeded.Error()) {
+		t.Fatalf("%d answered, %d failed; node %+v", res.Ops, res.Failed, n)
 	}
 }
 

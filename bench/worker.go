@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"bufio"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -17,9 +19,10 @@ const maxSamples = 10
 
 // counts are a worker's tallies, summed into a Result.
 type counts struct {
-	ops, sets, gets    int64
+	ops, sets, gets    int64 // answered requests
 	keys, hits, misses int64
 	notStored, errors  int64
+	failed             int64 // requests that got no reply
 	verifyErrors       int64
 }
 
@@ -32,14 +35,16 @@ func (c *counts) add(o *counts) {
 	c.misses += o.misses
 	c.notStored += o.notStored
 	c.errors += o.errors
+	c.failed += o.failed
 	c.verifyErrors += o.verifyErrors
 }
 
 // request is one request of a batch. A multi-get whose keys live on several
 // servers is sent as one part to each; it is done when all parts are.
 type request struct {
-	set   bool
-	parts int
+	set    bool
+	parts  int  // parts not yet answered
+	failed bool // a part got no reply
 }
 
 // part is what was sent on one connection for one request: the keys
@@ -104,6 +109,9 @@ func (w *worker) reset() {
 	w.samples = nil
 	w.setH.Reset()
 	w.getH.Reset()
+	for _, c := range w.conns {
+		c.fails = failures{}
+	}
 }
 
 // warmBatch is how many sets the next warm-up batch holds.
@@ -112,15 +120,12 @@ func (w *worker) warmBatch() int {
 }
 
 // batch writes n requests, then reads their replies and records how long
-// each took, from the batch's start to its last reply.
-func (w *worker) batch(n int) error {
+// each took, from the batch's start to its last reply. A connection that
+// fails (or is down) fails the requests it carries, and is dialed again
+// in a later batch: the other servers keep getting their share.
+func (w *worker) batch(ctx context.Context, n int) {
 	start := time.Now()
-	deadline := start.Add(w.run.cfg.Timeout)
-	for i := range w.pend {
-		w.pend[i].parts = w.pend[i].parts[:0]
-		w.pend[i].keys = w.pend[i].keys[:0]
-		_ = w.conns[i].nc.SetDeadline(deadline)
-	}
+	w.begin(ctx, start)
 	cfg := &w.run.cfg
 	for i := 0; i < n; i++ {
 		set := w.warming || w.rng.IntN(cfg.SetRatio+cfg.GetRatio) < cfg.SetRatio
@@ -132,20 +137,97 @@ func (w *worker) batch(n int) error {
 		}
 	}
 	for i, c := range w.conns {
-		if len(w.pend[i].parts) == 0 {
-			continue
-		}
-		if err := c.w.Flush(); err != nil {
-			return fmt.Errorf("%s: %w", c.addr, err)
+		if len(w.pend[i].parts) > 0 && c.up() {
+			if err := c.w.Flush(); err != nil {
+				c.fail(time.Now(), err)
+			}
 		}
 	}
 	for i, c := range w.conns {
-		if err := w.readReplies(c, &w.pend[i], start); err != nil {
-			return fmt.Errorf("%s: %w", c.addr, err)
+		p := &w.pend[i]
+		answered := 0
+		if c.up() && len(p.parts) > 0 {
+			var err error
+			if answered, err = w.readReplies(c, p, start); err != nil {
+				c.fail(time.Now(), err)
+			} else {
+				c.backoff = 0
+			}
+		}
+		w.lose(c, p.parts[answered:])
+	}
+	w.tally(n)
+}
+
+// begin readies the connections for a batch: it dials those that are down
+// and due, and sets the batch's deadline on the others.
+func (w *worker) begin(ctx context.Context, start time.Time) {
+	timeout := w.run.cfg.Timeout
+	for i, c := range w.conns {
+		w.pend[i].parts = w.pend[i].parts[:0]
+		w.pend[i].keys = w.pend[i].keys[:0]
+		c.redial(ctx, timeout)
+		if c.up() {
+			_ = c.nc.SetDeadline(start.Add(timeout))
 		}
 	}
-	w.c.ops += int64(n)
-	return nil
+}
+
+// lose fails the requests of parts, which got no reply from c.
+func (w *worker) lose(c *conn, parts []part) {
+	if len(parts) == 0 {
+		return
+	}
+	for _, pt := range parts {
+		w.reqs[pt.req].failed = true
+	}
+	c.fails.requests += int64(len(parts)) // a request has one part per server
+	c.fails.note(time.Now(), nil)
+}
+
+// tally counts a batch's requests: those answered by kind, the others as
+// failed.
+func (w *worker) tally(n int) {
+	for i := range w.reqs[:n] {
+		switch r := &w.reqs[i]; {
+		case r.failed:
+			w.c.failed++
+			continue
+		case r.set:
+			w.c.sets++
+		default:
+			w.c.gets++
+		}
+		w.c.ops++
+	}
+}
+
+// awaitConn waits while every connection of the worker is down, until one
+// may be dialed again or ctx ends (then it returns false): a worker whose
+// servers are all gone would otherwise fail requests as fast as it can
+// claim them.
+func (w *worker) awaitConn(ctx context.Context) bool {
+	var due time.Time
+	for _, c := range w.conns {
+		if c.up() {
+			return true
+		}
+		if due.IsZero() || c.retryAt.Before(due) {
+			due = c.retryAt
+		}
+	}
+	d := time.Until(due)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (w *worker) nextKey(slot int) []byte {
@@ -176,7 +258,6 @@ func (w *worker) addSet(i int) {
 	s := serverOf(key, len(w.conns))
 	w.codec.writeSet(w.conns[s].w, key, value)
 	w.addPart(s, i, key)
-	w.c.sets++
 }
 
 func (w *worker) addPart(s, req int, keys ...[]byte) {
@@ -193,7 +274,6 @@ func (w *worker) addGet(i int) {
 	for j := range keys {
 		w.nextKey(i*mg + j)
 	}
-	w.c.gets++
 	if len(w.conns) == 1 {
 		w.codec.writeGet(w.conns[0].w, keys)
 		w.addPart(0, i, keys...)
@@ -219,31 +299,19 @@ func (w *worker) addGet(i int) {
 	}
 }
 
-func (w *worker) readReplies(c *conn, p *pending, start time.Time) error {
-	for _, pt := range p.parts {
+// readReplies reads the replies to the parts sent on c, and returns how
+// many it read before an error, if any.
+func (w *worker) readReplies(c *conn, p *pending, start time.Time) (int, error) {
+	for i, pt := range p.parts {
 		req := &w.reqs[pt.req]
-		var out outcome
-		var err error
-		if req.set {
-			out, err = w.codec.readSet(c.r)
-			if out == notStored {
-				w.c.notStored++
-			}
-		} else {
-			keys := p.keys[pt.lo:pt.hi]
-			w.partHits = 0
-			out, err = w.codec.readGet(c.r, keys, w)
-			w.c.keys += int64(len(keys))
-			w.c.hits += w.partHits
-			w.c.misses += int64(len(keys)) - w.partHits
-		}
+		out, err := w.readPart(c.r, p.keys[pt.lo:pt.hi], req.set)
 		if err != nil {
-			return err
+			return i, err
 		}
 		if out == errReply {
 			w.c.errors++
 		}
-		if req.parts--; req.parts == 0 && !w.warming {
+		if req.parts--; req.parts == 0 && !req.failed && !w.warming {
 			h := w.getH
 			if req.set {
 				h = w.setH
@@ -251,7 +319,28 @@ func (w *worker) readReplies(c *conn, p *pending, start time.Time) error {
 			record(h, time.Since(start))
 		}
 	}
-	return nil
+	return len(p.parts), nil
+}
+
+// readPart reads the reply to one part. A get's keys count as hits and
+// misses only once its reply has been read in full: a reply cut short is a
+// failure and an error reply an error, not misses.
+func (w *worker) readPart(r *bufio.Reader, keys [][]byte, set bool) (outcome, error) {
+	if set {
+		out, err := w.codec.readSet(r)
+		if err == nil && out == notStored {
+			w.c.notStored++
+		}
+		return out, err
+	}
+	w.partHits = 0
+	out, err := w.codec.readGet(r, keys, w)
+	if err == nil && out == ok {
+		w.c.keys += int64(len(keys))
+		w.c.hits += w.partHits
+		w.c.misses += int64(len(keys)) - w.partHits
+	}
+	return out, err
 }
 
 // hit checks a value read back (sink).

@@ -97,7 +97,7 @@ func (c *conn) binaryCommand(req *binRequest) error {
 		return errClose
 	case protocol.BinaryUnknown:
 		// memcached discards a body's length past the extras and key.
-		return c.binFail(req, protocol.StatusUnknownCommand, "", int(req.h.BodyLen))
+		return c.binFail(req, protocol.StatusUnknownCommand, "", swallowLen(int(req.h.BodyLen)))
 	}
 	switch req.op {
 	case protocol.OpGet, protocol.OpGetK, protocol.OpTouch, protocol.OpGAT, protocol.OpGATK:
@@ -131,7 +131,7 @@ func (c *conn) binaryCommand(req *binRequest) error {
 		}
 		return errClose
 	default: // SASL: memcached without SASL answers unknown command
-		return c.binFail(req, protocol.StatusUnknownCommand, "", req.h.ValueLen())
+		return c.binFail(req, protocol.StatusUnknownCommand, "", swallowLen(req.h.ValueLen()))
 	}
 	return nil
 }
@@ -163,6 +163,12 @@ func (c *conn) binFail(req *binRequest, status protocol.Status, msg string, swal
 	}
 	return c.w.Flush()
 }
+
+// swallowLen is how much of a refused unknown or SASL request memcached
+// discards when it declares n bytes: memcached keeps the count in a C int,
+// so from 2 GB on it is negative, nothing is discarded and the reply goes
+// at once; what follows is read as the next request.
+func swallowLen(n int) int { return int(int32(uint32(n))) }
 
 // binGet serves get, getk, touch, gat and gatk and their quiet forms. A hit
 // is answered with the flags as extras, and the key (getk, gatk) and value

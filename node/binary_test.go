@@ -319,6 +319,19 @@ var binCases = []binCase{
 	{name: "long key answered after it arrives", steps: []binStep{binClosing(binGetReq(strings.Repeat("k", 16000)))}},
 	{name: "key and extras past the read buffer", steps: []binStep{binClosing(binGetReq(strings.Repeat("k", 16361)))}},
 	{name: "large body is swallowed", steps: []binStep{{req: binRaw(0x80, protocol.OpSet, 1, 8, 1<<30, 0), end: binUntilQuiet}}},
+	// memcached holds the length it discards after an unknown or SASL
+	// request in a C int: from 2 GB on it is negative, so it answers at
+	// once, discards nothing and reads what follows as the next request.
+	{name: "unknown opcode with a 4 GB body", steps: []binStep{binStepOf(binRaw(0x80, 0x50, 0, 0, 0xffffffff, 0))},
+		want: "81 50 k0 e0 t0 s0081 b15 o=a5a50050 c0 \"Unknown command\"\n" + binSentinelLine},
+	{name: "unknown opcode with a 2 GB body, extras and key", steps: []binStep{binStepOf(
+		binRaw(0x80, 0xfe, 2, 4, 1<<31, 0), []byte("extr"+"ky"), binNoopReq)}},
+	{name: "sasl auth with a 2 GB value", steps: []binStep{binStepOf(
+		binRaw(0x80, protocol.OpSASLAuth, 5, 0, 1<<31+5, 0), []byte("PLAIN"))}},
+	{name: "unknown opcode with a body under 2 GB is swallowed", steps: []binStep{
+		{req: binRaw(0x80, 0x50, 0, 0, 1<<31-1, 0), end: binUntilQuiet}}},
+	{name: "sasl auth with a value under 2 GB is swallowed", steps: []binStep{
+		{req: binJoin(binRaw(0x80, protocol.OpSASLAuth, 5, 0, 1<<31+4, 0), []byte("PLAIN")), end: binUntilQuiet}}},
 
 	// Malformed requests: memcached answers and closes.
 	{name: "key past body", steps: []binStep{binClosing(binRaw(0x80, protocol.OpGet, 3, 0, 2, 0), []byte("abc"))}},

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -37,7 +36,10 @@ type Server struct {
 
 	ln       net.Listener
 	cluster  atomic.Pointer[ClusterConfig]
-	draining atomic.Bool
+	draining atomic.Bool // set under mu
+	stop     chan struct{}
+	stopOnce sync.Once
+	serving  sync.WaitGroup // Serve's accept loop
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
@@ -55,6 +57,7 @@ type serverStats struct {
 	bytesRead, bytesWritten              atomic.Uint64
 	cmdFlush, cmdConfigGet, cmdMeta      atomic.Uint64
 	storeTooLarge, storeNoMemory         atomic.Uint64
+	listenDisabled                       atomic.Uint64 // temporary accept failures
 }
 
 // NewServer builds a server and its store from cfg.
@@ -65,7 +68,8 @@ func NewServer(cfg Config, log *zap.Logger) (*Server, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	s := &Server{cfg: cfg, log: log, started: time.Now(), conns: make(map[*conn]struct{})}
+	s := &Server{cfg: cfg, log: log, started: time.Now(), conns: make(map[*conn]struct{}),
+		stop: make(chan struct{})}
 	s.verbosity.Store(int32(cfg.Verbosity))
 	if err := s.auth.load(cfg.AuthFile); err != nil {
 		return nil, err
@@ -108,27 +112,24 @@ func (s *Server) Listen() error {
 // Addr is the address the server listens on.
 func (s *Server) Addr() *net.TCPAddr { return s.ln.Addr().(*net.TCPAddr) }
 
-// Serve accepts connections until Shutdown; it returns nil then.
+// Serve accepts connections until Shutdown; it returns nil then. A
+// temporary accept failure, such as running out of descriptors, is waited
+// out and counted (listen_disabled_num); any other ends Serve.
 func (s *Server) Serve() error {
 	if s.ln == nil {
 		if err := s.Listen(); err != nil {
 			return err
 		}
 	}
-	for {
-		nc, err := s.ln.Accept()
-		if err != nil {
-			if s.draining.Load() {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return fmt.Errorf("accepting: %w", err)
-		}
-		s.start(nc)
+	s.mu.Lock()
+	if s.draining.Load() {
+		s.mu.Unlock()
+		return nil
 	}
+	s.serving.Add(1)
+	s.mu.Unlock()
+	defer s.serving.Done()
+	return s.acceptLoop()
 }
 
 func (s *Server) start(nc net.Conn) {
@@ -159,10 +160,16 @@ func (s *Server) start(nc net.Conn) {
 // has read, closes connections as they go idle, and returns when all are
 // gone or ctx ends (then it closes the rest).
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
 	s.draining.Store(true)
+	s.mu.Unlock()
+	s.stopOnce.Do(func() { close(s.stop) }) // ends a backoff at once
 	if s.ln != nil {
 		_ = s.ln.Close()
 	}
+	// Once Serve has returned no connection can start, so none is missed
+	// below or outlives the store.
+	s.serving.Wait()
 	s.mu.Lock()
 	for c := range s.conns {
 		c.wakeIfIdle()

@@ -120,6 +120,7 @@ func (s *Server) resetStats() {
 	s.stats.cmdConfigGet.Store(0)
 	s.stats.bytesRead.Store(0)
 	s.stats.bytesWritten.Store(0)
+	s.stats.listenDisabled.Store(0)
 	if st := s.store; st != nil {
 		for i := range st.shards {
 			sh := &st.shards[i]
@@ -184,6 +185,7 @@ func (s *Server) appendGeneralStats(b []byte) []byte {
 	b = stat(b, "bytes_read", s.stats.bytesRead.Load())
 	b = stat(b, "bytes_written", s.stats.bytesWritten.Load())
 	b = stat(b, "limit_maxbytes", t.LimitBytes)
+	b = stat(b, "listen_disabled_num", s.stats.listenDisabled.Load())
 	b = stat(b, "threads", s.cfg.Threads)
 	b = stat(b, "bytes", t.Bytes)
 	b = stat(b, "curr_items", t.CurrItems)

@@ -198,6 +198,11 @@ func measure(ctx context.Context, s serverSpec, wl workload, ticksPerSec float64
 	if res.Ops == 0 {
 		return r, fmt.Errorf("no requests answered")
 	}
+	if n := res.Nodes[0]; res.Failed > 0 || n.ConnErrors > 0 {
+		// A comparison of a server that failed would measure the failure.
+		return r, fmt.Errorf("%s: %d requests got no reply, %d connection errors; last: %s",
+			n.Server, res.Failed, n.ConnErrors, n.Err)
+	}
 	r.Throughput = res.Throughput()
 	r.P50us = float64(res.Latency.P50) / 1e3
 	r.P99us = float64(res.Latency.P99) / 1e3

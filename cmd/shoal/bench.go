@@ -34,7 +34,11 @@ key) or --endpoint host:port, a configuration endpoint whose node list is read
 with "config get cluster". The run ends after --duration or --requests,
 whichever comes first. With --verify every value written carries its key and
 a checksum, and every value read back is checked: a miss is fine, a wrong
-value is counted and reported.`,
+value is counted and reported.
+
+A server that fails under load does not end the run: its requests fail, the
+workers dial it again with backoff, and the report tells per server how many
+requests failed and when (first and last error since the load started).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

@@ -56,6 +56,9 @@ func runEndpoint(ctx context.Context, v *viper.Viper) error {
 	}
 	log := newLogger(cfg.Verbosity)
 	defer func() { _ = log.Sync() }()
+	if err := raiseFileLimit(cfg, log); err != nil {
+		return err
+	}
 	srv, err := node.NewServer(cfg, log)
 	if err != nil {
 		return err

@@ -147,6 +147,9 @@ func runNode(ctx context.Context, cfg node.Config, v *viper.Viper) error {
 	runtime.GOMAXPROCS(cfg.Threads)
 	log := newLogger(cfg.Verbosity)
 	defer func() { _ = log.Sync() }()
+	if err := raiseFileLimit(cfg, log); err != nil {
+		return err
+	}
 	srv, err := node.NewServer(cfg, log)
 	if err != nil {
 		return err

@@ -15,6 +15,20 @@ import (
 // drainTimeout bounds how long a stopping server waits for its connections.
 const drainTimeout = 30 * time.Second
 
+// raiseFileLimit makes room for cfg's connections, as memcached does at
+// start, and warns when the descriptors left over are few.
+func raiseFileLimit(cfg node.Config, log *zap.Logger) error {
+	limit, err := node.RaiseFileLimit(cfg.ConnLimit)
+	if err != nil {
+		return err
+	}
+	if want := uint64(cfg.ConnLimit) + node.FileHeadroom; limit < want {
+		log.Warn("the open files limit leaves few descriptors beyond -c: near -c connections, accepts may wait for descriptors",
+			zap.Int("conn_limit", cfg.ConnLimit), zap.Uint64("open_files_limit", limit), zap.Uint64("wanted", want))
+	}
+	return nil
+}
+
 // serve runs a listening server until SIGTERM or Ctrl-C: it accepts
 // connections, joins the cluster with join, and when told to stop leaves
 // the cluster first, then drains, so that clients following the node list
