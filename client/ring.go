@@ -1,6 +1,7 @@
 package client
 
 import (
+	"slices"
 	"time"
 
 	jump "github.com/dgryski/go-jump"
@@ -80,6 +81,27 @@ func (r *ring) ownerOf(h uint64) *node {
 	}
 	return r.live[h%uint64(len(r.live))]
 }
+
+// without is r less the nodes in failed, for the retries of a call that
+// found them failing before this client's ring says so: a retry must go to
+// the fail-over owner, not to the failed node again.
+func (r *ring) without(failed []*node) *ring {
+	if !slices.ContainsFunc(r.live, func(n *node) bool { return slices.Contains(failed, n) }) {
+		return r
+	}
+	var live []slot
+	for pos, n := range r.slots {
+		if n != nil && !slices.Contains(failed, n) {
+			live = append(live, slot{pos, n})
+		}
+	}
+	w := newRing(r.version, live)
+	w.prev, w.warmUntil = r.prev, r.warmUntil
+	return w
+}
+
+// onlyLive reports whether n is the one live node of r.
+func (r *ring) onlyLive(n *node) bool { return len(r.live) == 1 && r.live[0] == n }
 
 // warming reports whether warm-up applies at now.
 func (r *ring) warming(now time.Time) bool {
