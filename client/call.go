@@ -89,7 +89,7 @@ func (c *Client) call(ctx context.Context, n *node, op func(*memcache.Client) er
 }
 
 // A callKind is what a call does to its key, which decides how it is
-// retried.
+// retried and whether it writes on a fail-over owner.
 type callKind int
 
 const (
@@ -98,12 +98,13 @@ const (
 	writeOnce          // not to be sent again after a broken connection
 )
 
-// do runs op on key's owner. When the owner does not answer, or its
+// do runs op on key's owner; op is told whether that is a fail-over owner,
+// to cap the expiration it writes. When the owner does not answer, or its
 // connection breaks and running op twice is harmless, op runs again on the
 // key's fail-over owner: a retry goes around every node this call found
 // failing, whether or not the ring says so yet. It returns the ring and
 // node of the last try.
-func (c *Client) do(ctx context.Context, key string, kind callKind, op func(*memcache.Client) error) (*ring, *node, error) {
+func (c *Client) do(ctx context.Context, key string, kind callKind, op func(mc *memcache.Client, failover bool) error) (*ring, *node, error) {
 	var failed []*node
 	var err error
 	for try := 1; ; try++ {
@@ -118,7 +119,8 @@ func (c *Client) do(ctx context.Context, key string, kind callKind, op func(*mem
 			}
 			return r, nil, err // the last node left failed: say how
 		}
-		err = c.call(ctx, n, op)
+		n, failover := c.writeTarget(r, key, n, kind)
+		err = c.call(ctx, n, func(mc *memcache.Client) error { return op(mc, failover) })
 		if !retryable(err, kind) || try == maxTries || ctx.Err() != nil {
 			return r, n, err
 		}
@@ -126,6 +128,16 @@ func (c *Client) do(ctx context.Context, key string, kind callKind, op func(*mem
 			failed = append(failed, n)
 		}
 	}
+}
+
+// writeTarget is where a call of kind writes key, owned by n in r, and
+// whether n is a fail-over owner there.
+func (c *Client) writeTarget(r *ring, key string, n *node, kind callKind) (*node, bool) {
+	if kind == read {
+		return n, false
+	}
+	_, primary := r.primaryOf(key, n)
+	return n, !primary
 }
 
 // retryable reports whether a call of kind that failed with err is tried

@@ -14,7 +14,7 @@ import (
 // miss on a key that changed owner is retried on its previous owner.
 func (c *Client) Get(ctx context.Context, key string) (*Item, error) {
 	var it *Item
-	r, n, err := c.do(ctx, key, read, func(mc *memcache.Client) (err error) {
+	r, n, err := c.do(ctx, key, read, func(mc *memcache.Client, _ bool) (err error) {
 		it, err = mc.Get(key)
 		return err
 	})
@@ -196,8 +196,17 @@ func (c *Client) CompareAndSwap(ctx context.Context, item *Item) error {
 	return c.store(ctx, item, writeOnce, (*memcache.Client).CompareAndSwap)
 }
 
+// store writes item with op. On a fail-over owner it writes a copy with
+// the expiration capped at FailoverTTL; the caller's item is left alone.
 func (c *Client) store(ctx context.Context, item *Item, kind callKind, op func(*memcache.Client, *Item) error) error {
-	_, _, err := c.do(ctx, item.Key, kind, func(mc *memcache.Client) error { return op(mc, item) })
+	_, _, err := c.do(ctx, item.Key, kind, func(mc *memcache.Client, failover bool) error {
+		if !failover {
+			return op(mc, item)
+		}
+		cp := *item
+		cp.Expiration = c.failoverExpiration(item.Expiration)
+		return op(mc, &cp)
+	})
 	return err
 }
 
@@ -206,7 +215,7 @@ func (c *Client) store(ctx context.Context, item *Item, kind callKind, op func(*
 // warm-up cannot bring it back.
 func (c *Client) Delete(ctx context.Context, key string) error {
 	del := func(mc *memcache.Client) error { return mc.Delete(key) }
-	r, n, err := c.do(ctx, key, write, del)
+	r, n, err := c.do(ctx, key, write, func(mc *memcache.Client, _ bool) error { return del(mc) })
 	if n == nil || err != nil && !errors.Is(err, ErrCacheMiss) {
 		return err
 	}
@@ -232,7 +241,7 @@ func (c *Client) Decrement(ctx context.Context, key string, delta uint64) (uint6
 
 func (c *Client) incrDecr(ctx context.Context, key string, delta uint64, op func(*memcache.Client, string, uint64) (uint64, error)) (uint64, error) {
 	var v uint64
-	_, _, err := c.do(ctx, key, writeOnce, func(mc *memcache.Client) (err error) {
+	_, _, err := c.do(ctx, key, writeOnce, func(mc *memcache.Client, _ bool) (err error) {
 		v, err = op(mc, key, delta)
 		return err
 	})
@@ -243,9 +252,15 @@ func (c *Client) incrDecr(ctx context.Context, key string, delta uint64, op func
 }
 
 // Touch sets key's expiration, in seconds from now (up to 30 days) or as a
-// Unix time, or returns ErrCacheMiss.
+// Unix time, or returns ErrCacheMiss. On a fail-over owner the expiration
+// is capped at FailoverTTL, as a write's is.
 func (c *Client) Touch(ctx context.Context, key string, seconds int32) error {
-	_, _, err := c.do(ctx, key, write, func(mc *memcache.Client) error { return mc.Touch(key, seconds) })
+	_, _, err := c.do(ctx, key, write, func(mc *memcache.Client, failover bool) error {
+		if failover {
+			return mc.Touch(key, c.failoverExpiration(seconds))
+		}
+		return mc.Touch(key, seconds)
+	})
 	return err
 }
 
