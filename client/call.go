@@ -89,7 +89,7 @@ func (c *Client) call(ctx context.Context, n *node, op func(*memcache.Client) er
 }
 
 // A callKind is what a call does to its key, which decides how it is
-// retried and whether it writes on a fail-over owner.
+// retried and whether it owes the key to its primary (repair.go).
 type callKind int
 
 const (
@@ -131,13 +131,21 @@ func (c *Client) do(ctx context.Context, key string, kind callKind, op func(mc *
 }
 
 // writeTarget is where a call of kind writes key, owned by n in r, and
-// whether n is a fail-over owner there.
+// whether n is a fail-over owner there. A write on a fail-over owner is
+// owed to the key's primary position; if that position has been routed to
+// again since r was loaded, the write goes there instead.
 func (c *Client) writeTarget(r *ring, key string, n *node, kind callKind) (*node, bool) {
 	if kind == read {
 		return n, false
 	}
-	_, primary := r.primaryOf(key, n)
-	return n, !primary
+	pos, primary := r.primaryOf(key, n)
+	if primary {
+		return n, false
+	}
+	if back := c.owe(pos, key); back != nil {
+		return back, false
+	}
+	return n, true
 }
 
 // retryable reports whether a call of kind that failed with err is tried

@@ -131,6 +131,7 @@ type Client struct {
 	version     uint64
 	members     []member
 	full        int              // positions seen in any list: see ring.full
+	owed        map[int]*owedSet // by position: see repair.go
 	nodes       map[string]*node // by address, across list versions
 	closed      bool
 	sourceDown  map[string]bool // discovery sources that failed last time, for logging changes only
@@ -164,6 +165,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		cfg:        cfg,
 		log:        cfg.Logger,
 		nodes:      make(map[string]*node),
+		owed:       make(map[int]*owedSet),
 		sourceDown: make(map[string]bool),
 	}
 	c.bg, c.stopBG = context.WithCancel(context.Background())
@@ -209,14 +211,15 @@ func (c *Client) Close() error {
 	return errors.Join(errs...)
 }
 
-// rebuildLocked makes a new ring from the published list and the nodes
-// found down. It keeps the current warm-up window; with rewarm, it opens a
-// new one from the current ring if keys move.
+// rebuildLocked makes a new ring from the published list, less the nodes
+// found down and those held out until they are repaired (repair.go). It
+// keeps the current warm-up window; with rewarm, it opens a new one from
+// the current ring if keys move.
 func (c *Client) rebuildLocked(rewarm bool) {
 	old := c.cur.Load()
 	var live []slot
 	for _, m := range c.members {
-		if m.active && !m.node.down.Load() {
+		if m.active && !m.node.down.Load() && !c.heldLocked(m) {
 			live = append(live, slot{m.pos, m.node})
 		}
 	}

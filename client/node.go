@@ -65,8 +65,9 @@ func (c *Client) markDown(n *node, err error) {
 	c.mu.Unlock()
 }
 
-// markUp puts a node found down back in the ring. The keys it gets back are
-// warmed from the nodes that held them meanwhile.
+// markUp puts a node found down back in the ring, once the keys owed to it
+// are repaired (repair.go). The keys it gets back are warmed from the
+// nodes that held them meanwhile.
 func (c *Client) markUp(n *node) {
 	if !n.down.CompareAndSwap(true, false) {
 		return
