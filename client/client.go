@@ -40,6 +40,7 @@ const (
 	DefaultWarmupWindow  = time.Minute
 	DefaultWarmupTTL     = 5 * time.Minute
 	DefaultTTLJitter     = 0.1
+	DefaultFailoverTTL   = time.Minute
 )
 
 // Config configures a Client. Set exactly one of Endpoints and Servers.
@@ -74,6 +75,15 @@ type Config struct {
 	// so a copy outlives its original by at most this long.
 	WarmupTTL time.Duration
 
+	// FailoverTTL caps the time to live of a write that lands on a key's
+	// fail-over owner, because its primary owner is down (or found down by
+	// this client) or missing from the list: no expiration, and any longer
+	// one, become FailoverTTL (mcrouter's failover_exptime). Warm-up copies
+	// to a fail-over owner get it too. So the copies a failure leaves on the
+	// fail-over owners, which nothing updates once the primary is back, are
+	// gone by the time the primary fails again, unless that is sooner.
+	FailoverTTL time.Duration
+
 	// NegativeTTL, when positive, makes GetOrLoad cache ErrNotFound from a
 	// loader for this long.
 	NegativeTTL time.Duration
@@ -94,6 +104,7 @@ func (cfg Config) withDefaults() Config {
 	setDefault(&cfg.WarmupWindow, DefaultWarmupWindow)
 	setDefault(&cfg.WarmupTTL, DefaultWarmupTTL)
 	setDefault(&cfg.TTLJitter, DefaultTTLJitter)
+	setDefault(&cfg.FailoverTTL, DefaultFailoverTTL)
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
@@ -119,6 +130,8 @@ type Client struct {
 	haveVersion bool
 	version     uint64
 	members     []member
+	full        int              // positions seen in any list: see ring.full
+	owed        map[int]*owedSet // by position: see repair.go
 	nodes       map[string]*node // by address, across list versions
 	closed      bool
 	sourceDown  map[string]bool // discovery sources that failed last time, for logging changes only
@@ -152,6 +165,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		cfg:        cfg,
 		log:        cfg.Logger,
 		nodes:      make(map[string]*node),
+		owed:       make(map[int]*owedSet),
 		sourceDown: make(map[string]bool),
 	}
 	c.bg, c.stopBG = context.WithCancel(context.Background())
@@ -197,18 +211,20 @@ func (c *Client) Close() error {
 	return errors.Join(errs...)
 }
 
-// rebuildLocked makes a new ring from the published list and the nodes
-// found down. It keeps the current warm-up window; with rewarm, it opens a
-// new one from the current ring if keys move.
+// rebuildLocked makes a new ring from the published list, less the nodes
+// found down and those held out until they are repaired (repair.go). It
+// keeps the current warm-up window; with rewarm, it opens a new one from
+// the current ring if keys move.
 func (c *Client) rebuildLocked(rewarm bool) {
 	old := c.cur.Load()
 	var live []slot
 	for _, m := range c.members {
-		if m.active && !m.node.down.Load() {
+		if m.active && !m.node.down.Load() && !c.heldLocked(m) {
 			live = append(live, slot{m.pos, m.node})
 		}
 	}
 	r := newRing(c.version, live)
+	r.full = c.full
 	r.prev, r.warmUntil = old.prev, old.warmUntil
 	if rewarm {
 		c.warmFromLocked(r, old)

@@ -109,6 +109,9 @@ func (c *Client) apply(cfg protocol.ClusterConfig, source string) error {
 		}
 	}
 	c.nodes, c.members = nodes, ms
+	for _, m := range ms {
+		c.full = max(c.full, m.pos+1) // a position, once seen, stays in the full list
+	}
 	c.haveVersion, c.version = true, cfg.Version
 	c.rebuildLocked(true)
 	r := c.cur.Load()

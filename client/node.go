@@ -50,11 +50,14 @@ type serverAddr string
 func (a serverAddr) Network() string { return "tcp" }
 func (a serverAddr) String() string  { return string(a) }
 
-// markDown routes around n until it answers again or a new list arrives.
+// markDown routes around n until it answers again or a new list arrives,
+// and drops its idle connections: when it comes back, it may be another
+// process.
 func (c *Client) markDown(n *node, err error) {
 	if !n.down.CompareAndSwap(false, true) {
 		return
 	}
+	n.mc.Close()
 	c.log.Warn("node down: routing around it", zap.Stringer("node", n), zap.Error(err))
 	c.mu.Lock()
 	c.rebuildLocked(false)
@@ -62,8 +65,9 @@ func (c *Client) markDown(n *node, err error) {
 	c.mu.Unlock()
 }
 
-// markUp puts a node found down back in the ring. The keys it gets back are
-// warmed from the nodes that held them meanwhile.
+// markUp puts a node found down back in the ring, once the keys owed to it
+// are repaired (repair.go). The keys it gets back are warmed from the
+// nodes that held them meanwhile.
 func (c *Client) markUp(n *node) {
 	if !n.down.CompareAndSwap(true, false) {
 		return
@@ -96,6 +100,7 @@ func (c *Client) probe(n *node) {
 				return
 			case <-t.C:
 			}
+			n.mc.Close() // a connection from before the failure may be broken
 			if n.mc.Ping() == nil {
 				c.markUp(n)
 			}

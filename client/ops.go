@@ -14,7 +14,7 @@ import (
 // miss on a key that changed owner is retried on its previous owner.
 func (c *Client) Get(ctx context.Context, key string) (*Item, error) {
 	var it *Item
-	r, n, err := c.do(ctx, key, true, func(mc *memcache.Client) (err error) {
+	r, n, err := c.do(ctx, key, read, func(mc *memcache.Client, _ bool) (err error) {
 		it, err = mc.Get(key)
 		return err
 	})
@@ -43,10 +43,11 @@ func (c *Client) GetMulti(ctx context.Context, keys []string) (map[string]*Item,
 	}
 	m := make(map[string]*Item, len(keys))
 	var errs []error
+	var failed []*node // as in do: retries go around them
 	pending := keys
 	var r *ring
 	for try := 1; len(pending) > 0; try++ {
-		r = c.cur.Load()
+		r = c.cur.Load().without(failed)
 		if len(r.live) == 0 {
 			errs = append(errs, ErrNoServers)
 			break
@@ -65,6 +66,9 @@ func (c *Client) GetMulti(ctx context.Context, keys []string) (map[string]*Item,
 			case g.err == nil:
 			case try < maxTries && f != noFailure:
 				pending = append(pending, groups[i].keys...)
+				if len(r.live) > 1 {
+					failed = append(failed, groups[i].node)
+				}
 			default:
 				errs = append(errs, nodeErr(groups[i].node, g.err))
 			}
@@ -163,37 +167,46 @@ func legalKey(key string) bool {
 
 // Set writes item unconditionally.
 func (c *Client) Set(ctx context.Context, item *Item) error {
-	return c.store(ctx, item, true, (*memcache.Client).Set)
+	return c.store(ctx, item, write, (*memcache.Client).Set)
 }
 
 // Add writes item if its key holds no value, else returns ErrNotStored.
 func (c *Client) Add(ctx context.Context, item *Item) error {
-	return c.store(ctx, item, false, (*memcache.Client).Add)
+	return c.store(ctx, item, writeOnce, (*memcache.Client).Add)
 }
 
 // Replace writes item if its key holds a value, else returns ErrNotStored.
 func (c *Client) Replace(ctx context.Context, item *Item) error {
-	return c.store(ctx, item, true, (*memcache.Client).Replace)
+	return c.store(ctx, item, write, (*memcache.Client).Replace)
 }
 
 // Append appends item's value to its key's value, or returns ErrNotStored.
 func (c *Client) Append(ctx context.Context, item *Item) error {
-	return c.store(ctx, item, false, (*memcache.Client).Append)
+	return c.store(ctx, item, writeOnce, (*memcache.Client).Append)
 }
 
 // Prepend prepends item's value to its key's value, or returns ErrNotStored.
 func (c *Client) Prepend(ctx context.Context, item *Item) error {
-	return c.store(ctx, item, false, (*memcache.Client).Prepend)
+	return c.store(ctx, item, writeOnce, (*memcache.Client).Prepend)
 }
 
 // CompareAndSwap writes item, got by Get, if its value has not changed since
 // (else ErrCASConflict) and is still there (else ErrNotStored).
 func (c *Client) CompareAndSwap(ctx context.Context, item *Item) error {
-	return c.store(ctx, item, false, (*memcache.Client).CompareAndSwap)
+	return c.store(ctx, item, writeOnce, (*memcache.Client).CompareAndSwap)
 }
 
-func (c *Client) store(ctx context.Context, item *Item, idempotent bool, op func(*memcache.Client, *Item) error) error {
-	_, _, err := c.do(ctx, item.Key, idempotent, func(mc *memcache.Client) error { return op(mc, item) })
+// store writes item with op. On a fail-over owner it writes a copy with
+// the expiration capped at FailoverTTL; the caller's item is left alone.
+func (c *Client) store(ctx context.Context, item *Item, kind callKind, op func(*memcache.Client, *Item) error) error {
+	_, _, err := c.do(ctx, item.Key, kind, func(mc *memcache.Client, failover bool) error {
+		if !failover {
+			return op(mc, item)
+		}
+		cp := *item
+		cp.Expiration = c.failoverExpiration(item.Expiration)
+		return op(mc, &cp)
+	})
 	return err
 }
 
@@ -202,7 +215,7 @@ func (c *Client) store(ctx context.Context, item *Item, idempotent bool, op func
 // warm-up cannot bring it back.
 func (c *Client) Delete(ctx context.Context, key string) error {
 	del := func(mc *memcache.Client) error { return mc.Delete(key) }
-	r, n, err := c.do(ctx, key, true, del)
+	r, n, err := c.do(ctx, key, write, func(mc *memcache.Client, _ bool) error { return del(mc) })
 	if n == nil || err != nil && !errors.Is(err, ErrCacheMiss) {
 		return err
 	}
@@ -228,7 +241,7 @@ func (c *Client) Decrement(ctx context.Context, key string, delta uint64) (uint6
 
 func (c *Client) incrDecr(ctx context.Context, key string, delta uint64, op func(*memcache.Client, string, uint64) (uint64, error)) (uint64, error) {
 	var v uint64
-	_, _, err := c.do(ctx, key, false, func(mc *memcache.Client) (err error) {
+	_, _, err := c.do(ctx, key, writeOnce, func(mc *memcache.Client, _ bool) (err error) {
 		v, err = op(mc, key, delta)
 		return err
 	})
@@ -239,9 +252,15 @@ func (c *Client) incrDecr(ctx context.Context, key string, delta uint64, op func
 }
 
 // Touch sets key's expiration, in seconds from now (up to 30 days) or as a
-// Unix time, or returns ErrCacheMiss.
+// Unix time, or returns ErrCacheMiss. On a fail-over owner the expiration
+// is capped at FailoverTTL, as a write's is.
 func (c *Client) Touch(ctx context.Context, key string, seconds int32) error {
-	_, _, err := c.do(ctx, key, true, func(mc *memcache.Client) error { return mc.Touch(key, seconds) })
+	_, _, err := c.do(ctx, key, write, func(mc *memcache.Client, failover bool) error {
+		if failover {
+			return mc.Touch(key, c.failoverExpiration(seconds))
+		}
+		return mc.Touch(key, seconds)
+	})
 	return err
 }
 

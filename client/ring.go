@@ -1,6 +1,7 @@
 package client
 
 import (
+	"slices"
 	"time"
 
 	jump "github.com/dgryski/go-jump"
@@ -19,6 +20,10 @@ type ring struct {
 	// drops it, and its keys move once, not twice.
 	slots []*node
 	live  []*node // the live nodes in position order
+	// full is the number of positions of the full list: every position
+	// this client has seen in a published list, live or not. A key's
+	// primary owner is its jump bucket among them; see primaryOf.
+	full int
 
 	// prev and warmUntil drive warm-up: until warmUntil, a miss on a key's
 	// owner is retried on its owner in prev, the ring before the change.
@@ -80,6 +85,38 @@ func (r *ring) ownerOf(h uint64) *node {
 	}
 	return r.live[h%uint64(len(r.live))]
 }
+
+// primaryOf reports key's primary position, its jump bucket over the full
+// list, and whether n is the live node there. A write on any other node
+// lands on a fail-over owner: the primary is down, or missing from the list.
+func (r *ring) primaryOf(key string, n *node) (pos int, primary bool) {
+	if r.full == 0 {
+		return 0, true
+	}
+	pos = int(jump.Hash(hashKey(key), r.full))
+	return pos, pos < len(r.slots) && r.slots[pos] == n
+}
+
+// without is r less the nodes in failed, for the retries of a call that
+// found them failing before this client's ring says so: a retry must go to
+// the fail-over owner, not to the failed node again.
+func (r *ring) without(failed []*node) *ring {
+	if !slices.ContainsFunc(r.live, func(n *node) bool { return slices.Contains(failed, n) }) {
+		return r
+	}
+	var live []slot
+	for pos, n := range r.slots {
+		if n != nil && !slices.Contains(failed, n) {
+			live = append(live, slot{pos, n})
+		}
+	}
+	w := newRing(r.version, live)
+	w.full, w.prev, w.warmUntil = r.full, r.prev, r.warmUntil
+	return w
+}
+
+// onlyLive reports whether n is the one live node of r.
+func (r *ring) onlyLive(n *node) bool { return len(r.live) == 1 && r.live[0] == n }
 
 // warming reports whether warm-up applies at now.
 func (r *ring) warming(now time.Time) bool {

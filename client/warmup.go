@@ -30,7 +30,7 @@ func (c *Client) warmGet(ctx context.Context, r *ring, n *node, key string) *Ite
 		return nil
 	}
 	it.CasID = 0 // an ID given by another server: a CompareAndSwap with it must fail
-	c.copyTo(ctx, n, it)
+	c.copyTo(ctx, r, n, it)
 	return it
 }
 
@@ -69,16 +69,22 @@ func (c *Client) warmMulti(ctx context.Context, r *ring, keys []string, m map[st
 	fanOut(ctx, len(copies), func(i int) {
 		for _, k := range copies[i].keys {
 			it := byKey[k]
-			c.copyTo(ctx, copies[i].node, &it)
+			c.copyTo(ctx, r, copies[i].node, &it)
 		}
 	})
 }
 
-// copyTo writes a value found on a key's previous owner to its owner n,
-// unless n has got one meanwhile, to expire after WarmupTTL.
-func (c *Client) copyTo(ctx context.Context, n *node, it *Item) {
+// copyTo writes a value found on a key's previous owner to its owner n in
+// r, unless n has got one meanwhile, to expire after WarmupTTL, or after
+// FailoverTTL if n is only the key's fail-over owner: a copy is a write
+// like any other.
+func (c *Client) copyTo(ctx context.Context, r *ring, n *node, it *Item) {
 	cp := *it
 	cp.Expiration = expiration(c.cfg.WarmupTTL)
+	n, failover := c.writeTarget(r, it.Key, n, write)
+	if failover {
+		cp.Expiration = c.failoverExpiration(cp.Expiration)
+	}
 	c.call(ctx, n, func(mc *memcache.Client) error { return mc.Add(&cp) })
 }
 
@@ -91,8 +97,10 @@ func expiration(ttl time.Duration) int32 {
 	return expirationSeconds(int64((ttl + time.Second - 1) / time.Second))
 }
 
+// month is the longest expiration memcached takes in seconds from now.
+const month = 30 * 24 * 60 * 60
+
 func expirationSeconds(secs int64) int32 {
-	const month = 30 * 24 * 60 * 60
 	if secs > month {
 		return int32(time.Now().Unix() + secs)
 	}

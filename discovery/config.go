@@ -61,6 +61,9 @@ type Config struct {
 	Join []string
 
 	Timing Timing
+
+	// OnDropped, when set, is called when this node learns it was out of the published list since it last saw itself in it; the node flushes its cache then. It is called off the gossip goroutine.
+	OnDropped func()
 }
 
 // Timing holds the knobs of failure detection and convergence.

@@ -59,6 +59,9 @@ func joinMember(ctx context.Context, srv *node.Server, v *viper.Viper, role disc
 	if err != nil {
 		return nil, err
 	}
+	if role == discovery.RoleNode {
+		cfg.OnDropped = flushOnDrop(srv, log)
+	}
 	ctx, cancel := context.WithTimeout(ctx, v.GetDuration("join-timeout"))
 	defer cancel()
 	m, err := discovery.Join(ctx, cfg, log)

@@ -167,3 +167,14 @@ func runNode(ctx context.Context, cfg node.Config, v *viper.Viper) error {
 		return joinCluster(ctx, srv, v, log)
 	})
 }
+
+// flushOnDrop is a node's discovery.Config.OnDropped. While a node is out of
+// the published list, clients write its keys on their fail-over owners; the
+// values it still holds are older than those, and clients that route back
+// to it must not find them. So it starts again empty.
+func flushOnDrop(srv *node.Server, log *zap.Logger) func() {
+	return func() {
+		log.Warn("this node was dropped from the node list meanwhile: flushing its cache")
+		srv.Store().FlushAll(0)
+	}
+}

@@ -1,9 +1,16 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	"go.uber.org/zap"
+
+	"github.com/shoal-cache/shoal/node"
 )
 
 // Settings come from flags, then SHOAL_* variables, then the config file.
@@ -52,5 +59,38 @@ func TestParseSize(t *testing.T) {
 		if _, err := parseSize(in); err == nil {
 			t.Errorf("parseSize(%q) accepted", in)
 		}
+	}
+}
+
+// A node told it was dropped from the list empties its cache.
+func TestFlushOnDrop(t *testing.T) {
+	cfg := node.DefaultConfig()
+	cfg.Port, cfg.MemoryLimitMB = 0, 8
+	srv, err := node.NewServer(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		<-served
+	}()
+	mc := memcache.New(srv.Addr().String())
+	mc.Timeout = 5 * time.Second
+	defer mc.Close()
+	if err := mc.Set(&memcache.Item{Key: "k", Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	flushOnDrop(srv, zap.NewNop())()
+	if it, err := mc.Get("k"); err != memcache.ErrCacheMiss {
+		t.Fatalf("get after the flush: %+v, %v; want a miss", it, err)
 	}
 }
