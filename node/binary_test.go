@@ -688,9 +688,7 @@ func TestBinaryConfigEndpoint(t *testing.T) {
 // TestMemccapable runs libmemcached's conformance tool, binary and ascii,
 // against an in-process node.
 func TestMemccapable(t *testing.T) {
-	if _, err := exec.LookPath("memccapable"); err != nil {
-		t.Fatalf("memccapable (libmemcached-tools) is needed (make deps): %v", err)
-	}
+	testproc.Tool(t, "memccapable", "libmemcached-tools")
 	_, addr := StartTestServer(t)
 	host, port, _ := net.SplitHostPort(addr)
 	for _, mode := range []string{"-b", "-a"} {

@@ -20,9 +20,7 @@ import (
 // memcached's share, keep accepting sets of every size afterwards, and
 // never die.
 func TestE2EMemcslapFreshKeys(t *testing.T) {
-	if _, err := exec.LookPath("memcslap"); err != nil {
-		t.Fatalf("memcslap is needed (make deps installs libmemcached-tools): %v", err)
-	}
+	testproc.Tool(t, "memcslap", "libmemcached-tools")
 	const rounds = 8
 	shoal := startShoalProc(t, "-m", "64")
 	mc := testproc.StartMemcached(t, "-m", "64")

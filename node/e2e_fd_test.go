@@ -3,7 +3,6 @@ package node_test
 import (
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,11 +17,7 @@ import (
 
 func prlimitPath(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("prlimit")
-	if err != nil {
-		t.Fatalf("prlimit (util-linux) is needed: %v", err)
-	}
-	return p
+	return testproc.Tool(t, "prlimit", "util-linux")
 }
 
 // A node with -c as high as its descriptor limit runs out of descriptors
@@ -151,7 +146,7 @@ func TestE2EConnLimitBeyondDescriptors(t *testing.T) {
 			if testing.Short() {
 				return // memcached may not be installed
 			}
-			mc := startLimited(t, testproc.MemcachedPath, "-u", "nobody", "-U", "0", "-c", c)
+			mc := startLimited(t, testproc.Tool(t, "memcached", "memcached"), "-u", "nobody", "-U", "0", "-c", c)
 			if err := mc.Wait(t, 10*time.Second); err == nil || err.Error() != "exit status 71" || mc.Output() != memcachedRefusal+"\n" {
 				t.Errorf("memcached: %v, output %q", err, mc.Output())
 			}

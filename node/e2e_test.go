@@ -34,9 +34,7 @@ func startShoalProc(t *testing.T, args ...string) *testproc.Proc {
 }
 
 func TestE2EMemccapable(t *testing.T) {
-	if _, err := exec.LookPath("memccapable"); err != nil {
-		t.Fatalf("memccapable is needed (make deps installs libmemcached-tools): %v", err)
-	}
+	testproc.Tool(t, "memccapable", "libmemcached-tools")
 	p := startShoalProc(t)
 	host, port, _ := net.SplitHostPort(p.Addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

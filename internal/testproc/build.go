@@ -46,3 +46,20 @@ func Main(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// Tool is the path of a program a test talks to (memcached, memccapable,
+// memcslap, prlimit...). When it is missing the test fails, since `make
+// test` installs it; under -short it is skipped instead, so that `go test
+// -short ./...` passes on a machine with Go alone.
+func Tool(tb testing.TB, name, pkg string) string {
+	tb.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if testing.Short() {
+		tb.Skipf("%s is not installed (package %s; make deps installs it)", name, pkg)
+	}
+	tb.Fatalf("%s is needed (package %s; make deps installs it): %v", name, pkg, err)
+	return ""
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -13,9 +12,6 @@ import (
 	"testing"
 	"time"
 )
-
-// MemcachedPath is Debian's memcached, which tests compare shoal against.
-const MemcachedPath = "/usr/bin/memcached"
 
 // listenWithin bounds the wait for a server to accept connections: the
 // machine running the tests may be busy.
@@ -78,10 +74,7 @@ func StartShoal(tb testing.TB, args ...string) *Proc {
 // nobody (it refuses to run as root) and without UDP.
 func StartMemcached(tb testing.TB, args ...string) *Proc {
 	tb.Helper()
-	if _, err := os.Stat(MemcachedPath); err != nil {
-		tb.Fatalf("memcached is needed (make deps installs it): %v", err)
-	}
-	return StartServer(tb, MemcachedPath, slices.Concat([]string{"-u", "nobody", "-U", "0"}, args)...)
+	return StartServer(tb, Tool(tb, "memcached", "memcached"), slices.Concat([]string{"-u", "nobody", "-U", "0"}, args)...)
 }
 
 // FreeAddr returns a loopback address nothing listens on at the moment.
