@@ -343,6 +343,9 @@ func (c *conn) binArith(req *binRequest) error {
 
 func (c *conn) binFlush(req *binRequest) {
 	c.s.stats.cmdFlush.Add(1)
+	if !c.binFlushAllowed(req) {
+		return
+	}
 	if st := c.s.store; st != nil {
 		st.FlushAll(int64(protocol.ExptimeExtras(req.ext)))
 	}

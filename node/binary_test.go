@@ -379,9 +379,9 @@ type binTarget struct {
 
 // startBinaryMemcached runs Debian's memcached with its defaults (64 MB,
 // 1 MB items).
-func startBinaryMemcached(tb testing.TB) string {
+func startBinaryMemcached(tb testing.TB, args ...string) string {
 	tb.Helper()
-	return testproc.StartMemcached(tb).Addr
+	return testproc.StartMemcached(tb, args...).Addr
 }
 
 func TestBinaryMatchesMemcached(t *testing.T) {

@@ -20,6 +20,9 @@ type Config struct {
 	EnableShutdown   bool    // -A: allow the shutdown command
 	Verbosity        int     // -v, -vv
 	AuthFile         string  // -Y: user:password file; ASCII authentication when set
+	// DisabledCommands are administrative commands refused to every client
+	// (-F is flush_all); see AdminCommands.
+	DisabledCommands []string
 	// NoStorage makes a configuration endpoint: the server answers
 	// discovery, version, stats and the like, and stores nothing.
 	NoStorage bool
@@ -59,7 +62,7 @@ func (c Config) Validate() error {
 	case c.MinChunk < 1:
 		return fmt.Errorf("chunk size %d must be positive", c.MinChunk)
 	}
-	return nil
+	return validateDisabled(c.DisabledCommands)
 }
 
 func (c Config) storeConfig() StoreConfig {

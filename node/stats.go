@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"syscall"
@@ -234,7 +235,7 @@ func (s *Server) appendSettings(b []byte) []byte {
 	b = stat(b, "slab_reassign", true)
 	b = stat(b, "slab_automove", 1)
 	b = stat(b, "slab_page_size", pageSize)
-	b = stat(b, "flush_enabled", true)
+	b = stat(b, "flush_enabled", !slices.Contains(cfg.DisabledCommands, "flush_all"))
 	b = stat(b, "go_version", runtime.Version())
 	return b
 }

@@ -387,6 +387,9 @@ func (c *conn) flushAll(tokens [][]byte) {
 	}
 	c.setNoreply(tokens)
 	c.s.stats.cmdFlush.Add(1)
+	if !c.adminAllowed("flush_all") {
+		return
+	}
 	var delay int32
 	if len(tokens) == 3 || (len(tokens) == 2 && !c.noreply) {
 		d, ok := protocol.ParseInt32(tokens[1])
@@ -408,6 +411,9 @@ func (c *conn) verbosity(tokens [][]byte) {
 		return
 	}
 	c.setNoreply(tokens)
+	if !c.adminAllowed("verbosity") {
+		return
+	}
 	level, ok := protocol.ParseUint32(tokens[1])
 	if !ok {
 		c.reply(protocol.ErrBadFormat)
@@ -423,6 +429,9 @@ func (c *conn) cacheMemlimit(tokens [][]byte) {
 		return
 	}
 	c.setNoreply(tokens)
+	if !c.adminAllowed("cache_memlimit") {
+		return
+	}
 	mb, ok := protocol.ParseUint32(tokens[1])
 	switch {
 	case !ok:
@@ -439,6 +448,9 @@ func (c *conn) cacheMemlimit(tokens [][]byte) {
 }
 
 func (c *conn) shutdown(tokens [][]byte) {
+	if !c.adminAllowed("shutdown") {
+		return
+	}
 	switch {
 	case !c.s.cfg.EnableShutdown:
 		c.write(protocol.ErrShutdownOff)
