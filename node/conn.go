@@ -3,6 +3,7 @@ package node
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -63,6 +64,16 @@ func (c *conn) serve() {
 }
 
 func (c *conn) loop() error {
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		// Idle until the handshake is done: Shutdown need not wait for a
+		// client that never finishes it.
+		c.idle.Store(true)
+		err := c.s.tls.handshake(tc)
+		c.idle.Store(false)
+		if err != nil {
+			return err
+		}
+	}
 	first, err := c.waitForInput()
 	if err != nil {
 		return err

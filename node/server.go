@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -47,6 +48,7 @@ type Server struct {
 
 	verbosity atomic.Int32
 	auth      asciiAuth
+	tls       *serverTLS // nil without -Z
 	stats     serverStats
 	nextConn  atomic.Uint64
 }
@@ -72,6 +74,10 @@ func NewServer(cfg Config, log *zap.Logger) (*Server, error) {
 		stop: make(chan struct{})}
 	s.verbosity.Store(int32(cfg.Verbosity))
 	if err := s.auth.load(cfg.AuthFile); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.tls, err = newServerTLS(cfg.TLS); err != nil {
 		return nil, err
 	}
 	if !cfg.NoStorage {
@@ -140,6 +146,9 @@ func (s *Server) start(nc net.Conn) {
 		_, _ = nc.Write([]byte("ERROR Too many open connections\r\n"))
 		_ = nc.Close()
 		return
+	}
+	if s.tls != nil {
+		nc = tls.Server(nc, s.tls.front)
 	}
 	c := newConn(s, nc)
 	s.mu.Lock()

@@ -202,6 +202,7 @@ func (s *Server) appendGeneralStats(b []byte) []byte {
 	b = stat(b, "reclaimed", t.Reclaimed)
 	b = stat(b, "crawler_reclaimed", t.CrawlerReclaimed)
 	b = stat(b, "crawler_items_checked", t.CrawlerChecked)
+	b = s.appendTLSStats(b)
 	curr := 0
 	if s.clusterConfig() != nil {
 		curr = 1
@@ -236,6 +237,7 @@ func (s *Server) appendSettings(b []byte) []byte {
 	b = stat(b, "slab_automove", 1)
 	b = stat(b, "slab_page_size", pageSize)
 	b = stat(b, "flush_enabled", !slices.Contains(cfg.DisabledCommands, "flush_all"))
+	b = appendTLSSettings(b, cfg.TLS)
 	b = stat(b, "go_version", runtime.Version())
 	return b
 }

@@ -72,6 +72,8 @@ func (c *conn) textCommand() error {
 		c.cacheMemlimit(tokens)
 	case "shutdown":
 		c.shutdown(tokens)
+	case "refresh_certs":
+		c.refreshCerts(tokens)
 	default:
 		return c.unknownCommand(tokens)
 	}
