@@ -128,7 +128,14 @@ func (m *Member) startGossip() error {
 	mc.Delegate = (*delegate)(m)
 	mc.Events = (*events)(m)
 	mc.Logger = newMemberlistLogger(m.log, &m.quiet)
-	ml, err := memberlist.Create(mc)
+	tr, err := newTransport(mc)
+	var ml *memberlist.Memberlist
+	if err == nil {
+		mc.Transport = tr
+		if ml, err = memberlist.Create(mc); err != nil {
+			_ = tr.Shutdown()
+		}
+	}
 	if err != nil {
 		close(m.ready)
 		return fmt.Errorf("discovery: starting gossip on %s:%d: %w", mc.BindAddr, m.cfg.BindPort, err)
