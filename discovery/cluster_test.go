@@ -411,3 +411,35 @@ func (c *testCluster) drain(name, listAddr string) {
 	}
 	c.t.Logf("%d requests to %s, none failed, while it was listed", requests, name)
 }
+
+// settled waits until every member agrees on a list whose version stays
+// the same for a second, and returns it.
+func (c *testCluster) settled(within time.Duration) view {
+	c.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		v, _ := c.agree(time.Until(deadline), "the cluster settles", func(view) error { return nil })
+		time.Sleep(time.Second)
+		w, _ := c.agree(time.Until(deadline), "the cluster settles", func(view) error { return nil })
+		if w.raw == v.raw {
+			return w
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the list kept changing: %q, then %q", v.raw, w.raw)
+		}
+	}
+}
+
+// unchanged checks, for a while, that every member answers exactly what it
+// answered before.
+func (c *testCluster) unchanged(during time.Duration, before view) {
+	c.t.Helper()
+	for end := time.Now().Add(during); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		for name, m := range c.members {
+			v := c.view(m.addr)
+			if v.raw != before.raw || v.std.payload != before.std.payload || len(v.errs) > 0 {
+				c.t.Fatalf("%s now publishes %q (standard %q, %v); before %q (%q)", name, v.raw, v.std.payload, v.errs, before.raw, before.std.payload)
+			}
+		}
+	}
+}
