@@ -70,6 +70,19 @@ type Config struct {
 	Join []string
 
 	Timing Timing
+
+	// OnDropped, for a node, is called when it learns that it was out of
+	// the published list since it last saw itself in it: dropped by
+	// failure detection while it was stopped or cut off, or missing from
+	// the tables it missed. Clients were sent elsewhere meanwhile, and may
+	// have written there what this node still holds, so the node should
+	// flush its cache then. The node may never see the table that dropped
+	// it; it learns it from a later one (each node carries the version
+	// from which it is listed active). OnDropped runs on a goroutine of
+	// its own, never on gossip's paths, which it does not block; drops
+	// reported while it runs make one more call. It should return
+	// promptly: Leave waits for it.
+	OnDropped func()
 }
 
 // ErrInsecureGossip is Join's refusal to gossip without a key on an

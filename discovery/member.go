@@ -42,6 +42,9 @@ type Member struct {
 	raised  map[string]time.Time // when a member last moved floor on
 	changed chan struct{}        // closed and replaced whenever tab changes
 	bodies  atomic.Pointer[bodies]
+	// lastActive is the version of the last table that listed this node
+	// active, 0 if none has since it was last out of the list.
+	lastActive uint64
 
 	sendMu  sync.Mutex
 	pulls   map[string]pull // pulls sent and not yet answered, by member
@@ -53,7 +56,8 @@ type Member struct {
 	term         uint64 // termOf the versions this member numbers, 0 before its first
 	followed     rank   // the coordinator last pulled from
 
-	lastReject atomic.Int64 // when a refused message was last logged
+	dropped    chan struct{} // a drop the OnDropped goroutine has to report
+	lastReject atomic.Int64  // when a refused message was last logged
 
 	kick      chan struct{}
 	stop      chan struct{}
@@ -93,9 +97,10 @@ func Join(ctx context.Context, cfg Config, log *zap.Logger) (*Member, error) {
 		_ = m.ml.Shutdown()
 		return nil, err
 	}
-	m.workers.Add(2)
+	m.workers.Add(3)
 	go m.run()
 	go m.rejoin()
+	go m.reportDrops()
 	if cfg.Role == RoleNode {
 		if err := m.activate(ctx); err != nil {
 			m.halt()
@@ -123,6 +128,7 @@ func newMember(cfg Config, log *zap.Logger) (*Member, error) {
 		raised:  make(map[string]time.Time),
 		pulls:   make(map[string]pull),
 		sending: make(map[string]bool),
+		dropped: make(chan struct{}, 1),
 		kick:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		meta:    meta{Role: cfg.Role, State: protocol.StateActive},
@@ -319,6 +325,7 @@ func (m *Member) waitTable(ctx context.Context, ok func(*table) bool) error {
 func (m *Member) adoptLocked(t table) {
 	m.tab = t
 	m.floor = max(m.floor, t.Version)
+	m.watchSelfLocked(&t)
 	b := &bodies{shoal: protocol.AppendClusterBody(nil, t.config(true), true)}
 	if std := t.config(false); len(std.Nodes) > 0 {
 		b.cluster = protocol.AppendClusterBody(nil, std, false)
