@@ -61,7 +61,7 @@ type Member struct {
 
 	kick      chan struct{}
 	stop      chan struct{}
-	workers   sync.WaitGroup // run and rejoin
+	workers   sync.WaitGroup // run, rejoin and reportDrops
 	leaveOnce sync.Once
 	leaveErr  error
 	quiet     atomic.Bool // set when stopping: silences memberlist's log
