@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"syscall"
@@ -23,7 +22,7 @@ func TestCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes and waits for failure detection")
 	}
-	c := &testCluster{t: t, members: map[string]*member{}}
+	c := newTestCluster(t, "127.0.2.1")
 	c.start("endpoint", "127.0.2.1", "endpoint")
 	// Three nodes joining at once: positions in whatever order they were
 	// seen, but each exactly once.
@@ -41,14 +40,14 @@ func TestCluster(t *testing.T) {
 
 	// SIGKILL: gone from every member's list within 10 s, with a newer
 	// version; the others keep their positions.
-	pos := v.positions()
+	pos := v.positions(c.prefix)
 	victim := c.members["n2"]
 	c.kill("n2", syscall.SIGKILL)
 	v2, took := c.agree(10*time.Second, "a killed node is dropped", func(w view) error {
 		if w.std.version <= v.std.version {
 			return fmt.Errorf("version %d, before %d", w.std.version, v.std.version)
 		}
-		return w.exactly(pos, "n1", "n3")
+		return w.exactly(c.prefix, pos, "n1", "n3")
 	})
 	t.Logf("SIGKILLed node dropped from every list in %v (version %d -> %d)", took.Round(10*time.Millisecond), v.std.version, v2.std.version)
 	if err := victim.Wait(t, time.Second); err == nil {
@@ -59,7 +58,7 @@ func TestCluster(t *testing.T) {
 	c.start("n4", "127.0.2.14", "node")
 	pos["n4"] = pos["n2"]
 	v3, _ := c.agree(10*time.Second, "a new node appears", func(w view) error {
-		return w.exactly(pos, "n1", "n3", "n4")
+		return w.exactly(c.prefix, pos, "n1", "n3", "n4")
 	})
 	if v3.std.version <= v2.std.version {
 		t.Errorf("version %d after %d", v3.std.version, v2.std.version)
@@ -69,11 +68,11 @@ func TestCluster(t *testing.T) {
 	// dropped it, gets its position back.
 	c.kill("n3", syscall.SIGKILL)
 	c.agree(10*time.Second, "a second killed node is dropped", func(w view) error {
-		return w.exactly(pos, "n1", "n4")
+		return w.exactly(c.prefix, pos, "n1", "n4")
 	})
 	c.start("n3", "127.0.2.13", "node")
 	c.agree(10*time.Second, "a restarted node returns to its position", func(w view) error {
-		return w.exactly(pos, "n1", "n3", "n4")
+		return w.exactly(c.prefix, pos, "n1", "n3", "n4")
 	})
 
 	// Restarted at once, before failure detection: the node keeps its
@@ -92,7 +91,7 @@ func TestCluster(t *testing.T) {
 		return nil
 	})
 	c.agree(10*time.Second, "a node restarted at once keeps its position", func(w view) error {
-		return w.exactly(pos, "n1", "n3", "n4")
+		return w.exactly(c.prefix, pos, "n1", "n3", "n4")
 	})
 
 	// Cut off: a stopped process answers nothing, like a node behind a
@@ -102,20 +101,20 @@ func TestCluster(t *testing.T) {
 	frozen := c.members["n1"]
 	delete(c.members, "n1")
 	_, took = c.agree(10*time.Second, "a cut-off node is dropped", func(w view) error {
-		return w.exactly(pos, "n3", "n4")
+		return w.exactly(c.prefix, pos, "n3", "n4")
 	})
 	t.Logf("stopped (SIGSTOP) node dropped from every list in %v", took.Round(10*time.Millisecond))
 	frozen.Signal(syscall.SIGCONT)
 	c.members["n1"] = frozen
 	c.agree(10*time.Second, "a cut-off node returns", func(w view) error {
-		return w.exactly(pos, "n1", "n3", "n4")
+		return w.exactly(c.prefix, pos, "n1", "n3", "n4")
 	})
 
 	// SIGTERM drains: a client that follows the list never has a request
 	// fail, and the node exits cleanly.
 	c.drain("n4", c.members["endpoint"].addr)
 	c.agree(10*time.Second, "a drained node is gone", func(w view) error {
-		return w.exactly(pos, "n1", "n3")
+		return w.exactly(c.prefix, pos, "n1", "n3")
 	})
 
 	// Without the endpoint, nodes still answer, and still publish changes.
@@ -130,7 +129,7 @@ func TestCluster(t *testing.T) {
 	c.start("n5", "127.0.2.15", "node")
 	pos["n5"] = pos["n4"]
 	v5, _ := c.agree(15*time.Second, "a node joins without the endpoint", func(w view) error {
-		return w.exactly(pos, "n1", "n3", "n5")
+		return w.exactly(c.prefix, pos, "n1", "n3", "n5")
 	})
 	if v5.std.version <= before.std.version {
 		t.Errorf("version %d after %d", v5.std.version, before.std.version)
@@ -151,11 +150,26 @@ type member struct {
 type testCluster struct {
 	t       *testing.T
 	members map[string]*member // those expected to be up
+	// prefix is the address of node nN without its last digit: n3 is at
+	// prefix+"3".
+	prefix string
+	extra  []string // flags every member gets
+	dial   dialFunc
+	// launch starts a shoal process; tests in a network namespace run it
+	// there.
+	launch func(name string, args ...string) *testproc.Proc
+}
+
+func newTestCluster(t *testing.T, prefix string) *testCluster {
+	return &testCluster{t: t, members: map[string]*member{}, prefix: prefix, dial: dialLoopback,
+		launch: func(name string, args ...string) *testproc.Proc {
+			return testproc.Start(t, name, testproc.ShoalBinary(t), args...)
+		}}
 }
 
 // start starts `shoal endpoint` or `shoal node` on ip, joining every
 // member that is up.
-func (c *testCluster) start(name, ip, role string) *member {
+func (c *testCluster) start(name, ip, role string, extra ...string) *member {
 	c.t.Helper()
 	args := []string{role, "-l", ip, "-p", fmt.Sprint(testPort), "--name", name,
 		"--gossip", fmt.Sprintf("%s:%d", ip, testGossipPort)}
@@ -169,7 +183,8 @@ func (c *testCluster) start(name, ip, role string) *member {
 	if len(join) > 0 {
 		args = append(args, "--join", strings.Join(join, ","))
 	}
-	m := &member{Proc: testproc.Start(c.t, name, testproc.ShoalBinary(c.t), args...), ip: ip, addr: fmt.Sprintf("%s:%d", ip, testPort)}
+	args = append(append(args, c.extra...), extra...)
+	m := &member{Proc: c.launch(name, args...), ip: ip, addr: fmt.Sprintf("%s:%d", ip, testPort)}
 	c.members[name] = m
 	return m
 }
@@ -190,7 +205,7 @@ type view struct {
 // view asks one member; every reply must be well-formed.
 func (c *testCluster) view(addr string) view {
 	var v view
-	reply, err := exchange(addr, "config get cluster\r\n")
+	reply, err := exchangeVia(c.dial, addr, "config get cluster\r\n")
 	if err == nil && string(reply) == "END\r\n" {
 		err = fmt.Errorf("no configuration yet")
 	}
@@ -201,7 +216,7 @@ func (c *testCluster) view(addr string) view {
 	if v.std, err = parseECReply(reply, false); err != nil {
 		c.t.Fatalf("%s: config get cluster: %v", addr, err)
 	}
-	reply, err = exchange(addr, "get AmazonElastiCache:cluster\r\n")
+	reply, err = exchangeVia(c.dial, addr, "get AmazonElastiCache:cluster\r\n")
 	if err == nil && string(reply) == "END\r\n" {
 		err = fmt.Errorf("no configuration any more")
 	}
@@ -217,7 +232,7 @@ func (c *testCluster) view(addr string) view {
 	if legacy.version == v.std.version && legacy.payload != v.std.payload {
 		c.t.Fatalf("%s: legacy payload %q differs from %q at one version", addr, legacy.payload, v.std.payload)
 	}
-	reply, err = exchange(addr, "config get shoal-cluster\r\n")
+	reply, err = exchangeVia(c.dial, addr, "config get shoal-cluster\r\n")
 	if err != nil {
 		v.errs = append(v.errs, err.Error())
 		return v
@@ -300,21 +315,22 @@ func (v view) has(n int) error {
 	return nil
 }
 
-// positions maps the test's node names (nN on 127.0.2.1N) to positions.
-func (v view) positions() map[string]int {
+// positions maps the test's node names (nN at prefix+N) to positions.
+func (v view) positions(prefix string) map[string]int {
 	pos := map[string]int{}
 	for _, n := range v.ext.Nodes {
-		pos["n"+strings.TrimPrefix(n.IP, "127.0.2.1")] = n.Position
+		pos["n"+strings.TrimPrefix(n.IP, prefix)] = n.Position
 	}
 	return pos
 }
 
-// exactly checks that the named nodes, and no others, are listed, active,
-// at the given positions.
-func (v view) exactly(pos map[string]int, names ...string) error {
+// exactly checks that the named nodes (nN at prefix+N), and no others, are
+// listed, active, at the given positions.
+func (v view) exactly(prefix string, pos map[string]int, names ...string) error {
 	var want []string
 	for _, name := range names {
-		want = append(want, fmt.Sprintf("127.0.2.1%s|127.0.2.1%[1]s|%d|%d|active", strings.TrimPrefix(name, "n"), testPort, pos[name]))
+		ip := prefix + strings.TrimPrefix(name, "n")
+		want = append(want, fmt.Sprintf("%s|%[1]s|%d|%d|active", ip, testPort, pos[name]))
 	}
 	slices.SortFunc(want, func(a, b string) int { return strings.Compare(positionOf(a), positionOf(b)) })
 	got := strings.TrimSuffix(v.raw[strings.IndexByte(v.raw, '\n')+1:], "\n")
@@ -332,7 +348,7 @@ func positionOf(entry string) string {
 // checkStats checks the discovery counters ElastiCache adds to stats.
 func (c *testCluster) checkStats(name string) {
 	c.t.Helper()
-	reply, err := exchange(c.members[name].addr, "config get cluster\r\nstats\r\n")
+	reply, err := exchangeVia(c.dial, c.members[name].addr, "config get cluster\r\nstats\r\n")
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -351,14 +367,14 @@ func (c *testCluster) checkStats(name string) {
 func (c *testCluster) drain(name, listAddr string) {
 	c.t.Helper()
 	m := c.members[name]
-	conn, err := net.DialTimeout("tcp", m.addr, time.Second)
+	conn, err := c.dial(m.addr)
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	defer conn.Close()
 	r := bufio.NewReader(conn)
 	listed := func() bool {
-		reply, err := exchange(listAddr, "config get cluster\r\n")
+		reply, err := exchangeVia(c.dial, listAddr, "config get cluster\r\n")
 		if err != nil {
 			c.t.Fatalf("asking %s: %v", listAddr, err)
 		}
@@ -394,4 +410,36 @@ func (c *testCluster) drain(name, listAddr string) {
 		c.t.Errorf("%s exited with %v after SIGTERM", name, err)
 	}
 	c.t.Logf("%d requests to %s, none failed, while it was listed", requests, name)
+}
+
+// settled waits until every member agrees on a list whose version stays
+// the same for a second, and returns it.
+func (c *testCluster) settled(within time.Duration) view {
+	c.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		v, _ := c.agree(time.Until(deadline), "the cluster settles", func(view) error { return nil })
+		time.Sleep(time.Second)
+		w, _ := c.agree(time.Until(deadline), "the cluster settles", func(view) error { return nil })
+		if w.raw == v.raw {
+			return w
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the list kept changing: %q, then %q", v.raw, w.raw)
+		}
+	}
+}
+
+// unchanged checks, for a while, that every member answers exactly what it
+// answered before.
+func (c *testCluster) unchanged(during time.Duration, before view) {
+	c.t.Helper()
+	for end := time.Now().Add(during); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		for name, m := range c.members {
+			v := c.view(m.addr)
+			if v.raw != before.raw || v.std.payload != before.std.payload || len(v.errs) > 0 {
+				c.t.Fatalf("%s now publishes %q (standard %q, %v); before %q (%q)", name, v.raw, v.std.payload, v.errs, before.raw, before.std.payload)
+			}
+		}
+	}
 }

@@ -1,7 +1,9 @@
 package discovery
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -51,8 +53,15 @@ type Config struct {
 	Port int
 
 	// SecretKey, when set, encrypts and authenticates gossip (AES, 16, 24
-	// or 32 bytes); every member needs the same key.
+	// or 32 bytes); every member needs the same key, and a host without it
+	// cannot join or send the members anything. Without a key, anyone who
+	// reaches the gossip port can join the cluster and be listed, so Join
+	// refuses to gossip without one on an address other hosts can reach
+	// (ErrInsecureGossip) unless Insecure is set.
 	SecretKey []byte
+	// Insecure lets a member gossip without a key on a non-loopback
+	// address: every host that reaches it is then trusted as a member.
+	Insecure bool
 
 	// Join lists gossip addresses (host:port) of existing members; Join
 	// retries them until one answers. The member's own address may be in
@@ -62,9 +71,24 @@ type Config struct {
 
 	Timing Timing
 
-	// OnDropped, when set, is called when this node learns it was out of the published list since it last saw itself in it; the node flushes its cache then. It is called off the gossip goroutine.
+	// OnDropped, for a node, is called when it learns that it was out of
+	// the published list since it last saw itself in it: dropped by
+	// failure detection while it was stopped or cut off, or missing from
+	// the tables it missed. Clients were sent elsewhere meanwhile, and may
+	// have written there what this node still holds, so the node should
+	// flush its cache then. The node may never see the table that dropped
+	// it; it learns it from a later one (each node carries the version
+	// from which it is listed active). OnDropped runs on a goroutine of
+	// its own, never on gossip's paths, which it does not block; drops
+	// reported while it runs make one more call. It should return
+	// promptly: Leave waits for it.
 	OnDropped func()
 }
+
+// ErrInsecureGossip is Join's refusal to gossip without a key on an
+// address other hosts can reach: set SecretKey on every member, or
+// Insecure.
+var ErrInsecureGossip = errors.New("discovery: no gossip key, and other hosts can reach gossip")
 
 // Timing holds the knobs of failure detection and convergence.
 //
@@ -129,6 +153,9 @@ func (c *Config) validate() error {
 	if n := len(c.SecretKey); n != 0 && n != 16 && n != 24 && n != 32 {
 		return fmt.Errorf("discovery: gossip key of %d bytes; want 16, 24 or 32", n)
 	}
+	if addr := c.exposed(); addr != "" && len(c.SecretKey) == 0 && !c.Insecure {
+		return fmt.Errorf("%w at %s: anyone who reaches it could join the cluster and be sent clients", ErrInsecureGossip, addr)
+	}
 	if c.BindPort < 0 || c.BindPort > 65535 {
 		return fmt.Errorf("discovery: gossip port %d out of range", c.BindPort)
 	}
@@ -154,6 +181,24 @@ func (c *Config) validate() error {
 		return fmt.Errorf("discovery: timing intervals must be positive")
 	}
 	return nil
+}
+
+// exposed is the first gossip address, bound or advertised, that is not a
+// loopback one; "" if there is none.
+func (c *Config) exposed() string {
+	addrs := []string{c.BindAddr}
+	if c.AdvertiseAddr != "" {
+		addrs = append(addrs, c.AdvertiseAddr)
+	}
+	for _, a := range addrs {
+		if ip := net.ParseIP(a); ip == nil || !ip.IsLoopback() {
+			if a == "" {
+				return "0.0.0.0" // memberlist's default: every interface
+			}
+			return a
+		}
+	}
+	return ""
 }
 
 // publishable reports whether s can stand in a host|ip|port field: the
@@ -188,6 +233,9 @@ func (c *Config) memberlist() *memberlist.Config {
 	ml.PushPullInterval = t.PushPullInterval
 	ml.TCPTimeout = t.TCPTimeout
 	ml.SecretKey = c.SecretKey
+	// memberlist's defaults, stated: with a key, nothing unencrypted is
+	// sent or taken.
+	ml.GossipVerifyIncoming, ml.GossipVerifyOutgoing = true, true
 	// Gossip to dead members as long as a push/pull round: a member that
 	// was wrongly declared dead hears about it and refutes.
 	ml.GossipToTheDeadTime = t.PushPullInterval

@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"fmt"
 	"time"
 
 	"go.uber.org/zap"
@@ -25,37 +26,91 @@ func (m *Member) run() {
 	}
 }
 
-// reconcile publishes a new table if this member coordinates and the
-// membership no longer matches the current table.
+// reconcile retries unanswered pulls and takes a pending table whose nodes
+// have shown up; then, if this
+// member coordinates, it publishes a new table when the membership no
+// longer matches the current one; if not, it pulls from a coordinator it
+// has not heard from yet.
 func (m *Member) reconcile() {
-	if m.coordinator() != m.self {
+	m.retryPulls()
+	m.retryPending()
+	c := m.coordinator()
+	if c != m.self {
 		m.coordinating = false
+		if c != m.followed {
+			m.followed = c
+			if n := m.peerNode(c.Name); n != nil {
+				m.pullFrom(n, false)
+			}
+		}
 		return
 	}
+	m.followed = m.self
 	if !m.coordinating {
 		// Another member may hold a newer table than ours (we may have
 		// missed the last one of the previous coordinator): get them all
 		// first, so that our first version is above every version out there.
-		m.pull()
+		m.sync()
 		m.coordinating = true
+		m.term = 0 // a term of our own, above everything we heard of
 	}
-	nodes := m.liveNodes()
+	m.publish()
+}
+
+// publish numbers and adopts the next table if the membership changed or
+// another member holds a newer version, and tells every member.
+func (m *Member) publish() {
+	nodes, members := m.liveNodes(), m.liveMembers()
 	m.tabMu.Lock()
-	t, changed := m.tab.next(nodes)
-	if changed {
-		t.Version = m.tab.Version + 1
-		t.Author = m.self
+	base := m.tab
+	if m.synced.Version > base.Version {
+		base = m.synced
+	}
+	m.synced = table{}
+	t, changed := base.next(nodes, members)
+	if !changed && m.floor <= m.tab.Version {
+		m.tabMu.Unlock()
+		return
+	}
+	err := m.numberLocked(&t)
+	if err == nil {
 		m.adoptLocked(t)
 	}
 	m.tabMu.Unlock()
-	if !changed {
+	if err != nil {
+		m.log.Error("cannot publish the cluster configuration", zap.Error(err))
 		return
 	}
 	m.log.Info("publishing cluster configuration", zap.Uint64("version", t.Version),
 		zap.ByteString("nodes", protocol.AppendClusterBody(nil, t.config(true), true)))
 	for _, p := range m.peerNodes() {
-		m.sendTable(msgTable, p)
+		m.notify(p)
 	}
+}
+
+// numberLocked gives t the next version of this member's term, or starts a
+// new term: when it has none yet, when its term ran out, or when another
+// member holds a higher version. tabMu is held.
+func (m *Member) numberLocked(t *table) error {
+	cur := m.tab.Version
+	if termOf(cur) == m.term && m.term != 0 && m.floor <= cur && seqOf(cur) < maxSeq {
+		t.Version = cur + 1
+	} else {
+		epoch := epochOf(max(cur, m.floor)) + 1
+		slot, ok := t.slotOf(m.cfg.Name)
+		switch {
+		case epoch > maxEpoch:
+			return fmt.Errorf("discovery: every version up to %d is used", uint64(maxVersion))
+		case !ok:
+			return fmt.Errorf("discovery: no slot left for %q: %d members", m.cfg.Name, len(t.Slots))
+		}
+		t.Version = makeVersion(epoch, slot, 1)
+		m.term = termOf(t.Version)
+	}
+	t.Author = m.cfg.Name
+	t.stamp()
+	m.floor = max(m.floor, t.Version)
+	return nil
 }
 
 // coordinator is the member that decides tables, as this member sees the
@@ -110,40 +165,46 @@ func (m *Member) liveNodes() []live {
 	return nodes
 }
 
-// pull asks every other member for its table and waits, up to SyncTimeout,
-// for their answers, which offer adopts as they come.
-func (m *Member) pull() {
+// liveMembers names every member gossip says is alive, this one included.
+func (m *Member) liveMembers() []string {
+	names := []string{m.cfg.Name}
+	m.peersMu.Lock()
+	defer m.peersMu.Unlock()
+	for name, p := range m.peers {
+		if p.ok {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// sync pulls every other member's table (pulls marked sync, which consider
+// keeps as the base of our first table) and waits, up to SyncTimeout, for
+// their answers.
+func (m *Member) sync() {
 	peers := m.peerNodes()
 	if len(peers) == 0 {
 		return
 	}
 	answered := make(chan string, len(peers))
-	m.tabMu.Lock()
-	m.pulls = answered
-	m.tabMu.Unlock()
+	m.sendMu.Lock()
+	m.syncing = answered
+	m.sendMu.Unlock()
 	defer func() {
-		m.tabMu.Lock()
-		m.pulls = nil
-		m.tabMu.Unlock()
+		m.sendMu.Lock()
+		m.syncing = nil
+		m.sendMu.Unlock()
 	}()
-	msg := encodeMessage(msgPull, m.message(nil))
-	waiting := make(map[string]bool, len(peers))
 	for _, p := range peers {
-		waiting[p.Name] = true
-		go func() {
-			if err := m.ml.SendReliable(p, msg); err != nil {
-				m.log.Debug("pulling table", zap.String("from", p.Name), zap.Error(err))
-			}
-		}()
+		m.pullFrom(p, true)
 	}
 	timeout := time.NewTimer(m.cfg.Timing.SyncTimeout)
 	defer timeout.Stop()
-	for len(waiting) > 0 {
+	for waiting := len(peers); waiting > 0; waiting-- {
 		select {
-		case name := <-answered:
-			delete(waiting, name)
+		case <-answered:
 		case <-timeout.C:
-			m.log.Debug("pulled tables", zap.Int("missing", len(waiting)), zap.Int("asked", len(peers)))
+			m.log.Debug("pulled tables", zap.Int("missing", waiting), zap.Int("asked", len(peers)))
 			return
 		case <-m.stop:
 			return

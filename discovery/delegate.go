@@ -1,12 +1,14 @@
 package discovery
 
 import (
+	"fmt"
+
 	"github.com/hashicorp/memberlist"
 	"go.uber.org/zap"
 )
 
 // delegate is Member as memberlist's Delegate: it carries the member's
-// metadata, its table messages and its state in push/pull exchanges. Its
+// metadata, its messages and its version in push/pull exchanges. Its
 // methods must not block memberlist's loops: anything that sends runs in
 // the background.
 type delegate Member
@@ -23,48 +25,34 @@ func (d *delegate) NotifyMsg(b []byte) {
 	m := (*Member)(d)
 	kind, msg, err := decodeMessage(b)
 	if err != nil {
-		m.log.Warn("ignoring gossip message", zap.Error(err))
+		m.rejected("ignoring gossip message", zap.Error(err))
 		return
 	}
-	from, _ := msg.sender() // decodeMessage checked it
-	switch kind {
-	case msgPull:
-		m.sendTable(msgReply, from)
-	case msgTable:
-		if m.offer(*msg.Table) == stale {
-			m.sendTable(msgReply, from)
-		}
-	case msgReply:
-		m.offer(*msg.Table)
-		m.tabMu.Lock()
-		if m.pulls != nil {
-			select {
-			case m.pulls <- msg.From:
-			default:
-			}
-		}
-		m.tabMu.Unlock()
-	}
+	m.handle(kind, msg)
 }
 
-// GetBroadcasts sends nothing: tables go to every member directly over TCP
-// (they may not fit a UDP packet), and push/pull repairs what is lost.
+// GetBroadcasts sends nothing: versions go to every member directly over
+// TCP, tables are pulled, and push/pull repairs what is lost.
 func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 
+// LocalState is this member's version, as a hint: a member behind pulls
+// the table, one ahead tells us.
 func (d *delegate) LocalState(join bool) []byte {
 	m := (*Member)(d)
-	t := m.currentTable()
-	return encodeMessage(msgReply, m.message(&t))
+	return encodeMessage(msgHint, m.message(message{Version: m.version()}))
 }
 
 func (d *delegate) MergeRemoteState(b []byte, join bool) {
 	m := (*Member)(d)
-	_, msg, err := decodeMessage(b)
-	if err != nil || msg.Table == nil {
-		m.log.Warn("ignoring remote state", zap.Error(err))
+	kind, msg, err := decodeMessage(b)
+	if err == nil && kind != msgHint {
+		err = fmt.Errorf("discovery: %q message as push/pull state", kind)
+	}
+	if err != nil {
+		m.rejected("ignoring remote state", zap.Error(err))
 		return
 	}
-	m.offer(*msg.Table)
+	m.handle(kind, msg)
 }
 
 // events is Member as memberlist's EventDelegate, which memberlist calls

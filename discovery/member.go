@@ -36,17 +36,35 @@ type Member struct {
 
 	tabMu   sync.Mutex
 	tab     table
-	changed chan struct{} // closed and replaced whenever tab changes
-	pulls   chan<- string // while pulling: who has answered
+	floor   uint64               // the highest version known to exist; at least tab's
+	synced  table                // while taking over: the newest table pulled
+	pending *offer               // the coordinator's table, until its nodes show up
+	raised  map[string]time.Time // when a member last moved floor on
+	changed chan struct{}        // closed and replaced whenever tab changes
 	bodies  atomic.Pointer[bodies]
+	// lastActive is the version of the last table that listed this node
+	// active, 0 if none has since it was last out of the list.
+	lastActive uint64
 
-	coordinating bool // only the run goroutine touches it
-	kick         chan struct{}
-	stop         chan struct{}
-	workers      sync.WaitGroup // run and rejoin
-	leaveOnce    sync.Once
-	leaveErr     error
-	quiet        atomic.Bool // set when stopping: silences memberlist's log
+	sendMu  sync.Mutex
+	pulls   map[string]pull // pulls sent and not yet answered, by member
+	sending map[string]bool // sends in flight, by kind and member
+	syncing chan<- string   // while taking over: who has answered
+
+	// Only the run goroutine touches these.
+	coordinating bool
+	term         uint64 // termOf the versions this member numbers, 0 before its first
+	followed     rank   // the coordinator last pulled from
+
+	dropped    chan struct{} // a drop the OnDropped goroutine has to report
+	lastReject atomic.Int64  // when a refused message was last logged
+
+	kick      chan struct{}
+	stop      chan struct{}
+	workers   sync.WaitGroup // run, rejoin and reportDrops
+	leaveOnce sync.Once
+	leaveErr  error
+	quiet     atomic.Bool // set when stopping: silences memberlist's log
 }
 
 // peer is another member as gossip last described it.
@@ -79,9 +97,10 @@ func Join(ctx context.Context, cfg Config, log *zap.Logger) (*Member, error) {
 		_ = m.ml.Shutdown()
 		return nil, err
 	}
-	m.workers.Add(2)
+	m.workers.Add(3)
 	go m.run()
 	go m.rejoin()
+	go m.reportDrops()
 	if cfg.Role == RoleNode {
 		if err := m.activate(ctx); err != nil {
 			m.halt()
@@ -106,6 +125,10 @@ func newMember(cfg Config, log *zap.Logger) (*Member, error) {
 		ready:   make(chan struct{}),
 		peers:   make(map[string]peer),
 		changed: make(chan struct{}),
+		raised:  make(map[string]time.Time),
+		pulls:   make(map[string]pull),
+		sending: make(map[string]bool),
+		dropped: make(chan struct{}, 1),
 		kick:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		meta:    meta{Role: cfg.Role, State: protocol.StateActive},
@@ -128,7 +151,14 @@ func (m *Member) startGossip() error {
 	mc.Delegate = (*delegate)(m)
 	mc.Events = (*events)(m)
 	mc.Logger = newMemberlistLogger(m.log, &m.quiet)
-	ml, err := memberlist.Create(mc)
+	tr, err := newTransport(mc)
+	var ml *memberlist.Memberlist
+	if err == nil {
+		mc.Transport = tr
+		if ml, err = memberlist.Create(mc); err != nil {
+			_ = tr.Shutdown()
+		}
+	}
 	if err != nil {
 		close(m.ready)
 		return fmt.Errorf("discovery: starting gossip on %s:%d: %w", mc.BindAddr, m.cfg.BindPort, err)
@@ -291,31 +321,11 @@ func (m *Member) waitTable(ctx context.Context, ok func(*table) bool) error {
 	}
 }
 
-// offer's verdicts on a table received from another member.
-const (
-	adopted = iota // it was newer: it is ours now
-	same           // nothing to do
-	stale          // ours is newer: the sender should get it
-)
-
-// offer adopts t if it supersedes the current table.
-func (m *Member) offer(t table) int {
-	m.tabMu.Lock()
-	defer m.tabMu.Unlock()
-	switch {
-	case t.newer(&m.tab):
-		m.adoptLocked(t)
-		m.poke()
-		return adopted
-	case t.Version == m.tab.Version && t.sameContent(&m.tab):
-		return same
-	}
-	return stale
-}
-
 // adoptLocked makes t the current table; tabMu is held.
 func (m *Member) adoptLocked(t table) {
 	m.tab = t
+	m.floor = max(m.floor, t.Version)
+	m.watchSelfLocked(&t)
 	b := &bodies{shoal: protocol.AppendClusterBody(nil, t.config(true), true)}
 	if std := t.config(false); len(std.Nodes) > 0 {
 		b.cluster = protocol.AppendClusterBody(nil, std, false)
@@ -333,11 +343,17 @@ func (m *Member) currentTable() table {
 	return m.tab
 }
 
-// message makes a message from this member. Before memberlist has started
-// (a peer can reach us a moment before Create returns), it has no address
-// and receivers drop it.
-func (m *Member) message(t *table) message {
-	msg := message{From: m.cfg.Name, Table: t}
+func (m *Member) version() uint64 {
+	m.tabMu.Lock()
+	defer m.tabMu.Unlock()
+	return m.tab.Version
+}
+
+// message fills in msg as a message from this member. Before memberlist has
+// started (a peer can reach us a moment before Create returns), it has no
+// address and receivers drop it.
+func (m *Member) message(msg message) message {
+	msg.From = m.cfg.Name
 	select {
 	case <-m.ready:
 		msg.Addr = m.addr
@@ -346,39 +362,15 @@ func (m *Member) message(t *table) message {
 	return msg
 }
 
-// sendTable sends the current table to a member, in the background. A
-// member that misses it would answer clients from an old list until the
-// next push/pull, so a failed send is retried a few times while the table
-// is still current and the member still alive.
-func (m *Member) sendTable(kind byte, to *memberlist.Node) {
-	t := m.currentTable()
-	go func() {
-		<-m.ready
-		if m.ml == nil {
-			return
-		}
-		msg := encodeMessage(kind, m.message(&t))
-		delay := 100 * time.Millisecond
-		for try := 1; ; try++ {
-			err := m.ml.SendReliable(to, msg)
-			if err == nil {
-				return
-			}
-			m.log.Debug("sending table", zap.String("to", to.Name), zap.Int("try", try), zap.Error(err))
-			if try == 3 {
-				return
-			}
-			select {
-			case <-m.stop:
-				return
-			case <-time.After(delay):
-			}
-			delay *= 2
-			if m.currentTable().Version != t.Version || !m.isPeer(to.Name) {
-				return
-			}
-		}
-	}()
+// forget drops what is kept per member about one that left: the maps stay
+// as small as the membership.
+func (m *Member) forget(name string) {
+	m.sendMu.Lock()
+	delete(m.pulls, name)
+	m.sendMu.Unlock()
+	m.tabMu.Lock()
+	delete(m.raised, name)
+	m.tabMu.Unlock()
 }
 
 func (m *Member) isPeer(name string) bool {
@@ -421,6 +413,9 @@ func (m *Member) observe(n *memberlist.Node, alive bool) {
 		delete(m.peers, n.Name)
 	}
 	m.peersMu.Unlock()
+	if !alive {
+		m.forget(n.Name)
+	}
 	m.poke()
 }
 

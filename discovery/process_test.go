@@ -16,11 +16,19 @@ import (
 
 func TestMain(m *testing.M) { testproc.Main(m) }
 
+// dialFunc connects to a memcached address: on loopback, or inside a
+// network namespace a test made.
+type dialFunc func(addr string) (net.Conn, error)
+
+func dialLoopback(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, time.Second) }
+
 // exchange sends req to addr and returns every byte of the reply. It sends
 // "version" after req and cuts the reply at the VERSION line, so that any
 // stray byte after a reply would show.
-func exchange(addr, req string) ([]byte, error) {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
+func exchange(addr, req string) ([]byte, error) { return exchangeVia(dialLoopback, addr, req) }
+
+func exchangeVia(dial dialFunc, addr, req string) ([]byte, error) {
+	conn, err := dial(addr)
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,10 @@ func (a rank) before(b rank) bool {
 	return a.Name < b.Name
 }
 
-// entry is one node of a table.
+// entry is one node of a table. Since is the version of the table that
+// listed it active after a time it was not (0 while it is not active): a
+// node that finds a later Since than the last table it saw itself active in
+// knows it was out of the list in between, even if it never saw that table.
 type entry struct {
 	Name  string             `json:"n"`
 	Host  string             `json:"h"`
@@ -39,6 +42,7 @@ type entry struct {
 	Port  int                `json:"p"`
 	Pos   int                `json:"x"`
 	State protocol.NodeState `json:"s"`
+	Since uint64             `json:"since,omitempty"`
 }
 
 // retired remembers the position of a node that left, so that it gets the
@@ -48,29 +52,29 @@ type retired struct {
 	Pos  int    `json:"x"`
 }
 
-// table is the cluster configuration a coordinator decided: every node with
-// its position and state, in position order, under one version.
-type table struct {
-	Version uint64    `json:"v"`
-	Author  rank      `json:"a"`
-	Nodes   []entry   `json:"nodes,omitempty"`
-	Retired []retired `json:"retired,omitempty"` // oldest first
+// slotted is a member's slot: the part of the version that names it when it
+// coordinates (see version.go).
+type slotted struct {
+	Name string `json:"n"`
+	Slot int    `json:"s"`
 }
 
-// newer reports whether t supersedes u. Tables of equal version from two
-// coordinators (possible only while members disagree on who coordinates) are
-// ordered by their authors, so every member settles on the same one.
-func (t *table) newer(u *table) bool {
-	if t.Version != u.Version {
-		return t.Version > u.Version
-	}
-	return t.Author.before(u.Author)
+// table is the cluster configuration a coordinator decided: every node with
+// its position and state, in position order, under one version, and the
+// slots of the members (nodes and endpoints, departed ones as long as they
+// are remembered), oldest first.
+type table struct {
+	Version uint64    `json:"v"`
+	Author  string    `json:"a,omitempty"`
+	Nodes   []entry   `json:"nodes,omitempty"`
+	Retired []retired `json:"retired,omitempty"` // oldest first
+	Slots   []slotted `json:"slots,omitempty"`
 }
 
 // sameContent reports whether t and u list the same nodes and remember the
-// same positions, whatever their versions.
+// same positions and slots, whatever their versions.
 func (t *table) sameContent(u *table) bool {
-	return slices.Equal(t.Nodes, u.Nodes) && slices.Equal(t.Retired, u.Retired)
+	return slices.Equal(t.Nodes, u.Nodes) && slices.Equal(t.Retired, u.Retired) && slices.Equal(t.Slots, u.Slots)
 }
 
 // live is a node that gossip reports alive, as it describes itself.
@@ -82,12 +86,24 @@ type live struct {
 	State protocol.NodeState
 }
 
-// next computes the table that should follow t given the live nodes: nodes
-// keep their positions, departed nodes' positions are remembered, returning
-// nodes get their old position when it is free and new nodes take the lowest
-// free ones. It reports whether anything changed; the caller numbers the new
-// version.
-func (t *table) next(nodes []live) (table, bool) {
+// next computes the table that should follow t given the live nodes and
+// the names of all live members: nodes keep their positions, departed
+// nodes' positions are remembered, returning nodes get their old position
+// when it is free and new nodes take the lowest free ones; members without
+// a slot get one. It reports whether anything changed that is worth a new
+// version (slots alone are not, while no node is listed); the caller
+// numbers it and stamps it.
+func (t *table) next(nodes []live, members []string) (table, bool) {
+	out := t.nextNodes(nodes)
+	out.Slots = assignSlots(t.Slots, members)
+	changed := !slices.Equal(out.Nodes, t.Nodes) || !slices.Equal(out.Retired, t.Retired)
+	if !changed && len(out.Nodes) > 0 {
+		changed = !slices.Equal(out.Slots, t.Slots)
+	}
+	return out, changed
+}
+
+func (t *table) nextNodes(nodes []live) table {
 	byName := make(map[string]live, len(nodes))
 	for _, n := range nodes {
 		byName[n.Name] = n
@@ -102,7 +118,11 @@ func (t *table) next(nodes []live) (table, bool) {
 			continue
 		}
 		delete(byName, e.Name)
-		out.Nodes = append(out.Nodes, entry{Name: n.Name, Host: n.Host, IP: n.IP, Port: n.Port, Pos: e.Pos, State: n.State})
+		next := entryAt(n, e.Pos)
+		if next.State == protocol.StateActive && e.State == protocol.StateActive {
+			next.Since = e.Since
+		}
+		out.Nodes = append(out.Nodes, next)
 		taken[e.Pos] = true
 	}
 	// Newcomers in name order, so that the result does not depend on the
@@ -139,7 +159,68 @@ func (t *table) next(nodes []live) (table, bool) {
 		out.Retired = nil
 	}
 	sort.Slice(out.Nodes, func(i, j int) bool { return out.Nodes[i].Pos < out.Nodes[j].Pos })
-	return out, !out.sameContent(t)
+	return out
+}
+
+// assignSlots gives each member without a slot the first free one from
+// the slot its name hashes to. Departed members keep theirs (a member
+// reported dead may be alive on the other side of a partition) until the
+// slots run out; then the oldest departed ones make room.
+func assignSlots(slots []slotted, members []string) []slotted {
+	out := slices.Clone(slots)
+	alive := make(map[string]bool, len(members))
+	for _, name := range members {
+		alive[name] = true
+	}
+	sorted := slices.Clone(members)
+	slices.Sort(sorted) // the result must not depend on gossip's order
+	for _, name := range sorted {
+		if slices.ContainsFunc(out, func(s slotted) bool { return s.Name == name }) {
+			continue
+		}
+		if len(out) == maxSlots {
+			i := slices.IndexFunc(out, func(s slotted) bool { return !alive[s.Name] })
+			if i < 0 {
+				break // every slot is a live member's
+			}
+			out = slices.Delete(out, i, i+1)
+		}
+		out = append(out, slotted{Name: name, Slot: freeSlot(out, preferredSlot(name))})
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func freeSlot(slots []slotted, from int) int {
+	taken := make(map[int]bool, len(slots))
+	for _, s := range slots {
+		taken[s.Slot] = true
+	}
+	for taken[from] {
+		from = (from + 1) % maxSlots
+	}
+	return from
+}
+
+// stamp marks the nodes newly active in t, whose version has just been
+// numbered, as active since this version.
+func (t *table) stamp() {
+	for i := range t.Nodes {
+		if t.Nodes[i].State == protocol.StateActive && t.Nodes[i].Since == 0 {
+			t.Nodes[i].Since = t.Version
+		}
+	}
+}
+
+func (t *table) slotOf(name string) (int, bool) {
+	for _, s := range t.Slots {
+		if s.Name == name {
+			return s.Slot, true
+		}
+	}
+	return 0, false
 }
 
 func entryAt(n live, pos int) entry {
@@ -173,32 +254,77 @@ func (t *table) find(name string) (entry, bool) {
 }
 
 // validate checks what the rest of the package and the published format
-// rely on: unique names and positions in order, publishable addresses.
+// rely on: a version no client can misread, numbered in its author's term;
+// unique names and positions in order; publishable addresses; and a slot
+// for every node, none shared. Version 0 is the empty table of a member
+// that has none yet.
 func (t *table) validate() error {
-	if len(t.Nodes) > maxNodes || len(t.Retired) > maxRetired {
+	if t.Version == 0 {
+		if len(t.Nodes)+len(t.Retired)+len(t.Slots) > 0 || t.Author != "" {
+			return fmt.Errorf("discovery: table of version 0 is not empty")
+		}
+		return nil
+	}
+	if t.Version > maxVersion || seqOf(t.Version) == 0 {
+		return fmt.Errorf("discovery: table version %d out of range", t.Version)
+	}
+	if len(t.Nodes) > maxNodes || len(t.Retired) > maxRetired || len(t.Slots) > maxSlots {
 		return fmt.Errorf("discovery: table lists too many nodes")
 	}
-	if len(t.Author.Name) > maxNameLen {
-		return fmt.Errorf("discovery: table author name too long")
+	slots, err := t.checkSlots()
+	if err != nil {
+		return err
 	}
+	if s, ok := slots[t.Author]; !ok || s != slotOf(t.Version) {
+		return fmt.Errorf("discovery: table version %d is not in its author %q's term", t.Version, t.Author)
+	}
+	if err := t.checkNodes(slots); err != nil {
+		return err
+	}
+	for _, r := range t.Retired {
+		if !goodName(r.Name) || r.Pos < 0 || r.Pos >= maxNodes {
+			return fmt.Errorf("discovery: table has a bad retired entry %q", r.Name)
+		}
+	}
+	return nil
+}
+
+func goodName(n string) bool { return n != "" && len(n) <= maxNameLen }
+
+// checkSlots checks that names and slots are unique, and maps them.
+func (t *table) checkSlots() (map[string]int, error) {
+	slots := make(map[string]int, len(t.Slots))
+	used := make(map[int]bool, len(t.Slots))
+	for _, s := range t.Slots {
+		_, dup := slots[s.Name]
+		if !goodName(s.Name) || dup || s.Slot < 0 || s.Slot >= maxSlots || used[s.Slot] {
+			return nil, fmt.Errorf("discovery: table has a bad or repeated slot %q:%d", s.Name, s.Slot)
+		}
+		slots[s.Name], used[s.Slot] = s.Slot, true
+	}
+	return slots, nil
+}
+
+func (t *table) checkNodes(slots map[string]int) error {
 	names := make(map[string]bool, len(t.Nodes))
 	last := -1
 	for _, e := range t.Nodes {
-		if e.Name == "" || len(e.Name) > maxNameLen || names[e.Name] {
+		if !goodName(e.Name) || names[e.Name] {
 			return fmt.Errorf("discovery: table has a bad or repeated node name %q", e.Name)
 		}
 		names[e.Name] = true
+		if _, ok := slots[e.Name]; !ok {
+			return fmt.Errorf("discovery: table gives node %q no slot", e.Name)
+		}
 		if e.Pos <= last || e.Pos >= maxNodes {
 			return fmt.Errorf("discovery: table position %d out of order", e.Pos)
 		}
 		last = e.Pos
+		if e.Since > t.Version || (e.State == protocol.StateActive) != (e.Since != 0) {
+			return fmt.Errorf("discovery: table has node %q %s since version %d", e.Name, e.State, e.Since)
+		}
 		if err := checkAddr(e.Host, e.IP, e.Port, e.State); err != nil {
 			return err
-		}
-	}
-	for _, r := range t.Retired {
-		if r.Name == "" || len(r.Name) > maxNameLen || r.Pos < 0 || r.Pos >= maxNodes {
-			return fmt.Errorf("discovery: table has a bad retired entry %q", r.Name)
 		}
 	}
 	return nil

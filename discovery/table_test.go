@@ -36,9 +36,28 @@ func layout(t table) string {
 	return strings.Join(parts, " ")
 }
 
-// tableOf builds a table from a layout string.
-func tableOf(s string) table {
-	var t table
+// names lists the names of live nodes.
+func names(ls []live) []string {
+	var out []string
+	for _, l := range ls {
+		out = append(out, l.Name)
+	}
+	return out
+}
+
+// tableOf builds a table from a layout string; every node and retired
+// name has a slot, and active nodes are active since version 1.
+func tableOf(s string) (t table) {
+	defer func() {
+		var all []string
+		for _, e := range t.Nodes {
+			all = append(all, e.Name)
+		}
+		for _, r := range t.Retired {
+			all = append(all, r.Name)
+		}
+		t.Slots = assignSlots(nil, all)
+	}()
 	for _, w := range strings.Fields(s) {
 		var name, state string
 		var pos int
@@ -51,8 +70,21 @@ func tableOf(s string) table {
 		name, rest, _ := strings.Cut(w, "@")
 		p, state, _ := strings.Cut(rest, ":")
 		fmt.Sscan(p, &pos)
-		t.Nodes = append(t.Nodes, entry{Name: name, Host: name + ".example", IP: "10.0.0.1", Port: 11211, Pos: pos, State: protocol.NodeState(state)})
+		e := entry{Name: name, Host: name + ".example", IP: "10.0.0.1", Port: 11211, Pos: pos, State: protocol.NodeState(state)}
+		if e.State == protocol.StateActive {
+			e.Since = 1
+		}
+		t.Nodes = append(t.Nodes, e)
 	}
+	return t
+}
+
+// numbered gives t a valid version by the first member with a slot, and
+// stamps it.
+func numbered(t table, seq uint64) table {
+	t.Author = t.Slots[0].Name
+	t.Version = makeVersion(1, t.Slots[0].Slot, seq)
+	t.stamp()
 	return t
 }
 
@@ -93,14 +125,18 @@ func TestTableNext(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			from := tableOf(tt.from)
 			from.Version = 7
-			got, changed := from.next(tt.live)
+			got, changed := from.next(tt.live, names(tt.live))
 			if layout(got) != tt.want || changed != tt.changed {
 				t.Errorf("next = %q, changed %v; want %q, %v", layout(got), changed, tt.want, tt.changed)
 			}
 			if got.Version != 7 {
 				t.Errorf("next numbered version %d; numbering is the caller's", got.Version)
 			}
-			if err := got.validate(); err != nil {
+			if len(got.Nodes) == 0 {
+				return
+			}
+			n := numbered(got, 8)
+			if err := n.validate(); err != nil {
 				t.Errorf("next produced an invalid table: %v", err)
 			}
 		})
@@ -111,7 +147,7 @@ func TestTableNextAddressChangeKeepsPosition(t *testing.T) {
 	from := tableOf("a@0:active b@1:active")
 	moved := nodes("a", "b")
 	moved[1].IP, moved[1].Port = "10.0.0.9", 11300
-	got, changed := from.next(moved)
+	got, changed := from.next(moved, nil)
 	if !changed || got.Nodes[1].Pos != 1 || got.Nodes[1].IP != "10.0.0.9" || got.Nodes[1].Port != 11300 {
 		t.Fatalf("next = %+v, changed %v; want b at position 1 with its new address", got.Nodes, changed)
 	}
@@ -123,7 +159,7 @@ func TestTableRetiredIsBounded(t *testing.T) {
 		from.Retired = append(from.Retired, retired{Name: fmt.Sprint("r", i), Pos: i % maxNodes})
 	}
 	from.Nodes = []entry{{Name: "x", Host: "x", Port: 1, Pos: 0, State: protocol.StateActive}}
-	got, _ := from.next(nil)
+	got, _ := from.next(nil, nil)
 	if len(got.Retired) != maxRetired {
 		t.Fatalf("retired %d entries; want the newest %d", len(got.Retired), maxRetired)
 	}
@@ -132,27 +168,6 @@ func TestTableRetiredIsBounded(t *testing.T) {
 	}
 	if first := got.Retired[0]; first.Name != "r11" {
 		t.Fatalf("oldest kept retired is %q; want r11", first.Name)
-	}
-}
-
-func TestTableNewer(t *testing.T) {
-	ep := rank{Endpoint: true, Name: "z"}
-	a, b := rank{Name: "a"}, rank{Name: "b"}
-	tests := []struct {
-		t, u table
-		want bool
-	}{
-		{table{Version: 2, Author: b}, table{Version: 1, Author: a}, true},
-		{table{Version: 1, Author: a}, table{Version: 2, Author: b}, false},
-		{table{Version: 3, Author: a}, table{Version: 3, Author: b}, true},
-		{table{Version: 3, Author: b}, table{Version: 3, Author: a}, false},
-		{table{Version: 3, Author: ep}, table{Version: 3, Author: a}, true},
-		{table{Version: 3, Author: a}, table{Version: 3, Author: a}, false},
-	}
-	for _, tt := range tests {
-		if got := tt.t.newer(&tt.u); got != tt.want {
-			t.Errorf("(%d by %v).newer(%d by %v) = %v; want %v", tt.t.Version, tt.t.Author, tt.u.Version, tt.u.Author, got, tt.want)
-		}
 	}
 }
 
@@ -172,31 +187,70 @@ func TestTableConfig(t *testing.T) {
 }
 
 func TestDecodeMessageRejects(t *testing.T) {
-	good := encodeMessage(msgTable, message{From: "n", Addr: "127.0.0.1:7946", Table: &table{Version: 1, Nodes: []entry{
-		{Name: "a", Host: "h", IP: "10.0.0.1", Port: 11211, Pos: 0, State: protocol.StateActive}}}})
-	if _, _, err := decodeMessage(good); err != nil {
-		t.Fatalf("good message rejected: %v", err)
+	tab := numbered(tableOf("a@0:active"), 1)
+	good := map[byte]message{
+		msgHint:  {From: "n", Addr: "127.0.0.1:7946", Version: 12},
+		msgPull:  {From: "n", Addr: "127.0.0.1:7946", Nonce: "0123456789abcdef"},
+		msgReply: {From: "n", Addr: "127.0.0.1:7946", Nonce: "0123456789abcdef", Table: &tab},
+	}
+	for kind, m := range good {
+		if _, got, err := decodeMessage(encodeMessage(kind, m)); err != nil || got.From != "n" {
+			t.Errorf("good %q message rejected: %v", kind, err)
+		}
+	}
+	slot := preferredSlot("a")
+	node := `{"n":"a","h":"h","p":1,"x":0,"s":"active","since":1}`
+	reply := func(tab string) string { return `R{"f":"n","a":"127.0.0.1:1","n":"x","t":` + tab + `}` }
+	tab1 := func(nodes string) string {
+		return fmt.Sprintf(`{"v":%d,"a":"a","nodes":[%s],"slots":[{"n":"a","s":%d}]}`, makeVersion(1, slot, 1), nodes, slot)
+	}
+	if _, _, err := decodeMessage([]byte(reply(tab1(node)))); err != nil {
+		t.Fatalf("the base of the bad replies is rejected: %v", err)
 	}
 	bad := map[string]string{
 		"empty":                "",
-		"unknown kind":         `X{"f":"n"}`,
-		"not json":             `T{`,
-		"no sender":            `T{"a":"127.0.0.1:1","t":{"v":1}}`,
-		"no sender address":    `T{"f":"n","t":{"v":1}}`,
-		"bad address":          `T{"f":"n","a":"localhost:1","t":{"v":1}}`,
-		"port zero address":    `T{"f":"n","a":"127.0.0.1:0","t":{"v":1}}`,
-		"table missing":        `T{"f":"n","a":"127.0.0.1:1"}`,
-		"repeated name":        `T{"f":"n","a":"127.0.0.1:1","t":{"v":1,"nodes":[{"n":"a","h":"h","p":1,"x":0,"s":"active"},{"n":"a","h":"h","p":1,"x":1,"s":"active"}]}}`,
-		"repeated position":    `T{"f":"n","a":"127.0.0.1:1","t":{"v":1,"nodes":[{"n":"a","h":"h","p":1,"x":0,"s":"active"},{"n":"b","h":"h","p":1,"x":0,"s":"active"}]}}`,
-		"negative position":    `T{"f":"n","a":"127.0.0.1:1","t":{"v":1,"nodes":[{"n":"a","h":"h","p":1,"x":-1,"s":"active"}]}}`,
-		"huge position":        `T{"f":"n","a":"127.0.0.1:1","t":{"v":1,"nodes":[{"n":"a","h":"h","p":1,"x":99999999,"s":"active"}]}}`,
-		"bar in host":          `T{"f":"n","a":"127.0.0.1:1","t":{"v":1,"nodes":[{"n":"a","h":"h|x","p":1,"x":0,"s":"active"}]}}`,
-		"space in ip":          `T{"f":"n","a":"127.0.0.1:1","t":{"v":1,"nodes":[{"n":"a","i":"1 2","p":1,"x":0,"s":"active"}]}}`,
-		"node without address": `T{"f":"n","a":"127.0.0.1:1","t":{"v":1,"nodes":[{"n":"a","p":1,"x":0,"s":"active"}]}}`,
-		"port zero":            `T{"f":"n","a":"127.0.0.1:1","t":{"v":1,"nodes":[{"n":"a","h":"h","p":0,"x":0,"s":"active"}]}}`,
-		"port too big":         `T{"f":"n","a":"127.0.0.1:1","t":{"v":1,"nodes":[{"n":"a","h":"h","p":65536,"x":0,"s":"active"}]}}`,
-		"unknown state":        `T{"f":"n","a":"127.0.0.1:1","t":{"v":1,"nodes":[{"n":"a","h":"h","p":1,"x":0,"s":"asleep"}]}}`,
-		"bad retired":          `T{"f":"n","a":"127.0.0.1:1","t":{"v":1,"retired":[{"n":"","x":0}]}}`,
+		"unknown kind":         `X{"f":"n","a":"127.0.0.1:1"}`,
+		"old table push":       `T{"f":"n","a":"127.0.0.1:1","t":{"v":1}}`,
+		"not json":             `H{`,
+		"no sender":            `H{"a":"127.0.0.1:1","v":1}`,
+		"no sender address":    `H{"f":"n","v":1}`,
+		"bad address":          `H{"f":"n","a":"localhost:1","v":1}`,
+		"port zero address":    `H{"f":"n","a":"127.0.0.1:0","v":1}`,
+		"hint past 2^53":       fmt.Sprintf(`H{"f":"n","a":"127.0.0.1:1","v":%d}`, uint64(maxVersion)+1),
+		"hint of 2^64-1":       `H{"f":"n","a":"127.0.0.1:1","v":18446744073709551615}`,
+		"hint of 2^64":         `H{"f":"n","a":"127.0.0.1:1","v":18446744073709551616}`,
+		"negative hint":        `H{"f":"n","a":"127.0.0.1:1","v":-1}`,
+		"hint with a table":    `H{"f":"n","a":"127.0.0.1:1","v":1,"t":` + tab1(node) + `}`,
+		"pull without nonce":   `P{"f":"n","a":"127.0.0.1:1"}`,
+		"pull with long nonce": `P{"f":"n","a":"127.0.0.1:1","n":"` + strings.Repeat("x", 65) + `"}`,
+		"reply without nonce":  `R{"f":"n","a":"127.0.0.1:1","t":` + tab1(node) + `}`,
+		"reply without table":  `R{"f":"n","a":"127.0.0.1:1","n":"x"}`,
+		"version 2^64-1":       reply(strings.Replace(tab1(node), fmt.Sprint(makeVersion(1, slot, 1)), "18446744073709551615", 1)),
+		"version past 2^53":    reply(strings.Replace(tab1(node), fmt.Sprint(makeVersion(1, slot, 1)), fmt.Sprint(uint64(maxVersion)+1), 1)),
+		"seq 0":                reply(strings.Replace(tab1(node), fmt.Sprint(makeVersion(1, slot, 1)), fmt.Sprint(makeVersion(1, slot, 0)), 1)),
+		"not the author's term": reply(strings.Replace(tab1(node), fmt.Sprint(makeVersion(1, slot, 1)),
+			fmt.Sprint(makeVersion(1, (slot+1)%maxSlots, 1)), 1)),
+		"author without slot": reply(strings.Replace(tab1(node), `"a":"a"`, `"a":"b"`, 1)),
+		"node without slot":   reply(tab1(node + `,{"n":"b","h":"h","p":1,"x":1,"s":"active","since":1}`)),
+		"repeated slot": reply(fmt.Sprintf(`{"v":%d,"a":"a","nodes":[%s],"slots":[{"n":"a","s":%d},{"n":"b","s":%[3]d}]}`,
+			makeVersion(1, slot, 1), node, slot)),
+		"slot out of range": reply(fmt.Sprintf(`{"v":%d,"a":"a","nodes":[%s],"slots":[{"n":"a","s":%d},{"n":"b","s":%d}]}`,
+			makeVersion(1, slot, 1), node, slot, maxSlots)),
+		"active since later":     reply(tab1(strings.Replace(node, `"since":1`, fmt.Sprintf(`"since":%d`, makeVersion(1, slot, 2)), 1))),
+		"active since never":     reply(tab1(strings.Replace(node, `,"since":1`, ``, 1))),
+		"joining since":          reply(tab1(strings.Replace(node, `"active"`, `"joining"`, 1))),
+		"repeated name":          reply(tab1(node + `,` + strings.Replace(node, `"x":0`, `"x":1`, 1))),
+		"repeated position":      reply(tab1(node + `,` + strings.Replace(node, `"n":"a"`, `"n":"b"`, 1))),
+		"negative position":      reply(tab1(strings.Replace(node, `"x":0`, `"x":-1`, 1))),
+		"huge position":          reply(tab1(strings.Replace(node, `"x":0`, `"x":99999999`, 1))),
+		"bar in host":            reply(tab1(strings.Replace(node, `"h":"h"`, `"h":"h|x"`, 1))),
+		"space in ip":            reply(tab1(strings.Replace(node, `"h":"h"`, `"i":"1 2"`, 1))),
+		"node without address":   reply(tab1(strings.Replace(node, `"h":"h",`, ``, 1))),
+		"port zero":              reply(tab1(strings.Replace(node, `"p":1`, `"p":0`, 1))),
+		"port too big":           reply(tab1(strings.Replace(node, `"p":1`, `"p":65536`, 1))),
+		"unknown state":          reply(tab1(strings.Replace(node, `"active"`, `"asleep"`, 1))),
+		"bad retired":            reply(strings.Replace(tab1(node), `"slots"`, `"retired":[{"n":"","x":0}],"slots"`, 1)),
+		"empty table with nodes": reply(`{"v":0,"nodes":[` + node + `]}`),
 	}
 	for name, b := range bad {
 		if _, _, err := decodeMessage([]byte(b)); err == nil {

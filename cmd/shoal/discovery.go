@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -28,7 +29,8 @@ func addDiscoveryFlags(f *pflag.FlagSet) {
 	f.String("advertise-host", "", "host name published in the node list (default: the published IP)")
 	f.String("advertise-ip", "", "IP published in the node list (default: the listen address, or the gossip address when listening on all interfaces)")
 	f.String("gossip-advertise", "", "gossip address ADDR:PORT other members should use, when it differs from --gossip (NAT)")
-	f.String("gossip-key", "", "base64 key (16, 24 or 32 bytes) that encrypts gossip; the same on every member")
+	f.String("gossip-key", "", "base64 key (16, 24 or 32 bytes) that encrypts and authenticates gossip; the same on every member; required unless gossip stays on loopback")
+	f.Bool("gossip-insecure", false, "gossip without --gossip-key on an address other hosts can reach: anyone who reaches it can join the cluster")
 	f.Duration("probe-interval", d.ProbeInterval, "failure detection: how often each member probes another")
 	f.Duration("probe-timeout", d.ProbeTimeout, "failure detection: how long a probe waits for its answer")
 	f.Int("suspicion-mult", d.SuspicionMult, "failure detection: a suspect member is dead after this many probe intervals (times log10 of the member count, if over 10)")
@@ -65,6 +67,10 @@ func joinMember(ctx context.Context, srv *node.Server, v *viper.Viper, role disc
 	ctx, cancel := context.WithTimeout(ctx, v.GetDuration("join-timeout"))
 	defer cancel()
 	m, err := discovery.Join(ctx, cfg, log)
+	if errors.Is(err, discovery.ErrInsecureGossip) {
+		return nil, fmt.Errorf("%w\n  give every member the same key: --gossip-key \"$(head -c 32 /dev/urandom | base64)\"\n"+
+			"  or, on a network only members reach, accept the risk: --gossip-insecure", err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +102,7 @@ func memberConfig(v *viper.Viper, listen *net.TCPAddr, role discovery.Role) (dis
 		cfg.IP = listen.IP.String()
 	}
 	cfg.Join = joinAddrs(v)
+	cfg.Insecure = v.GetBool("gossip-insecure")
 	if k := v.GetString("gossip-key"); k != "" {
 		key, err := base64.StdEncoding.DecodeString(k)
 		if err != nil {
