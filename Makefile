@@ -12,12 +12,17 @@ run: build
 	./$(BIN) up --nodes 3
 
 # deps installs the real peers the tests talk to: Debian's memcached (side by
-# side comparisons), memccapable (libmemcached-tools) and pymemcache.
+# side comparisons), memccapable and memcslap (libmemcached-tools), pymemcache,
+# openssl (s_client), iproute2 (network namespaces for partitions) and
+# util-linux (prlimit).
 deps:
 	@need=""; \
 	command -v memcached >/dev/null 2>&1 || need="$$need memcached"; \
 	command -v memccapable >/dev/null 2>&1 || need="$$need libmemcached-tools"; \
 	/usr/bin/python3 -c 'import pymemcache' >/dev/null 2>&1 || need="$$need python3-pymemcache"; \
+	command -v openssl >/dev/null 2>&1 || need="$$need openssl"; \
+	command -v ip >/dev/null 2>&1 || need="$$need iproute2"; \
+	command -v prlimit >/dev/null 2>&1 || need="$$need util-linux"; \
 	if [ -n "$$need" ]; then \
 		echo "installing:$$need"; \
 		apt-get update -qq && apt-get install -y -qq $$need >/dev/null; \

@@ -199,7 +199,7 @@ func (c *Client) CompareAndSwap(ctx context.Context, item *Item) error {
 // store writes item with op. On a fail-over owner it writes a copy with
 // the expiration capped at FailoverTTL; the caller's item is left alone.
 func (c *Client) store(ctx context.Context, item *Item, kind callKind, op func(*memcache.Client, *Item) error) error {
-	_, _, err := c.do(ctx, item.Key, kind, func(mc *memcache.Client, failover bool) error {
+	r, n, err := c.do(ctx, item.Key, kind, func(mc *memcache.Client, failover bool) error {
 		if !failover {
 			return op(mc, item)
 		}
@@ -207,7 +207,22 @@ func (c *Client) store(ctx context.Context, item *Item, kind callKind, op func(*
 		cp.Expiration = c.failoverExpiration(item.Expiration)
 		return op(mc, &cp)
 	})
+	if err == nil && n != nil {
+		c.forgetPrevious(ctx, r, n, item.Key)
+	}
 	return err
+}
+
+// forgetPrevious deletes key on the node that owned it before the last
+// change, within the warm-up window, after a write on its owner n: warm-up
+// copies from that node on a miss, and its copy is now older than the
+// write. Without this, a miss on n (an eviction, or a node that flushes
+// itself on learning it had been dropped) would bring the older value back.
+// It costs one delete per moved key written, during the window only.
+func (c *Client) forgetPrevious(ctx context.Context, r *ring, n *node, key string) {
+	if p := r.prevOwner(key, n, time.Now()); p != nil {
+		_ = c.call(ctx, p, func(mc *memcache.Client) error { return mc.Delete(key) })
+	}
 }
 
 // Delete deletes key's value, or returns ErrCacheMiss. Within a warm-up

@@ -108,7 +108,7 @@ func TestFailoverNoStaleReads(t *testing.T) {
 // nodeFlushesOnDrop says whether a node empties its cache when it learns it
 // was dropped from the published list (discovery.Config.OnDropped, wired in
 // cmd/shoal/node.go). Set it to true once discovery calls OnDropped.
-const nodeFlushesOnDrop = false
+const nodeFlushesOnDrop = true
 
 // TestDroppedNodeReturnsEmpty: a node stopped past failure detection holds
 // values that were rewritten elsewhere meanwhile. A client that did not
