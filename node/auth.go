@@ -116,3 +116,17 @@ func (c *conn) authenticate(line []byte) error {
 	}
 	return nil
 }
+
+// Reload reads again the files the server was configured with, as
+// memcached does on SIGHUP: the auth file (-Y) and the TLS certificate, key
+// and CAs (-Z). What fails to load stays as it was; the errors say why.
+func (s *Server) Reload() error {
+	var errs []error
+	if s.auth.on() {
+		errs = append(errs, s.ReloadAuth())
+	}
+	if s.tls != nil {
+		errs = append(errs, s.RefreshCerts())
+	}
+	return errors.Join(errs...)
+}

@@ -38,6 +38,7 @@ func serve(ctx context.Context, srv *node.Server, log *zap.Logger, join func(con
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve() }()
+	go reloadOnHUP(ctx, srv, log)
 	leave, err := join(ctx)
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -56,4 +57,24 @@ func serve(ctx context.Context, srv *node.Server, log *zap.Logger, join func(con
 		err = serr
 	}
 	return err
+}
+
+// reloadOnHUP reloads the server's auth file and certificates on each
+// SIGHUP until ctx ends, as memcached does.
+func reloadOnHUP(ctx context.Context, srv *node.Server, log *zap.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := srv.Reload(); err != nil {
+				log.Warn("SIGHUP: reloading, the settings in force stay where a file failed", zap.Error(err))
+			} else {
+				log.Info("SIGHUP: reloaded the auth file and certificates")
+			}
+		}
+	}
 }
