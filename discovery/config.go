@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -62,6 +63,10 @@ type Config struct {
 	// Insecure lets a member gossip without a key on a non-loopback
 	// address: every host that reaches it is then trusted as a member.
 	Insecure bool
+	// Allow, when not empty, is the networks gossip is taken from
+	// (memberlist's CIDRsAllowed); packets and connections from elsewhere
+	// are dropped.
+	Allow []netip.Prefix
 
 	// Join lists gossip addresses (host:port) of existing members; Join
 	// retries them until one answers. The member's own address may be in
@@ -233,6 +238,9 @@ func (c *Config) memberlist() *memberlist.Config {
 	ml.PushPullInterval = t.PushPullInterval
 	ml.TCPTimeout = t.TCPTimeout
 	ml.SecretKey = c.SecretKey
+	for _, p := range c.Allow {
+		ml.CIDRsAllowed = append(ml.CIDRsAllowed, net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())})
+	}
 	// memberlist's defaults, stated: with a key, nothing unencrypted is
 	// sent or taken.
 	ml.GossipVerifyIncoming, ml.GossipVerifyOutgoing = true, true

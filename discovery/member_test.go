@@ -3,6 +3,7 @@ package discovery
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -464,5 +465,38 @@ func TestGossipKey(t *testing.T) {
 	}
 	if _, err := start("e", 104, []byte("short")); err == nil {
 		t.Error("a 5-byte key was accepted")
+	}
+}
+
+// A member with an allow list takes gossip only from the listed networks:
+// a member from elsewhere cannot join through it, and is never listed.
+func TestGossipAllowList(t *testing.T) {
+	start := func(name string, host int, allow []netip.Prefix, join ...string) (*Member, error) {
+		ip := fmt.Sprintf("127.0.0.%d", host)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return Join(ctx, Config{Name: name, Role: RoleNode, BindAddr: ip, IP: ip, Port: 11000 + host,
+			Allow: allow, Join: join, Timing: fastTiming()}, nil)
+	}
+	allow := []netip.Prefix{netip.MustParsePrefix("127.0.0.120/30")} // .120 to .123
+	a, err := start("a", 120, allow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.halt()
+	b, err := start("b", 121, allow, a.GossipAddr())
+	if err != nil {
+		t.Fatalf("a member from an allowed network: %v", err)
+	}
+	defer b.halt()
+	if m, err := start("outsider", 130, nil, a.GossipAddr()); err == nil {
+		defer m.halt()
+		t.Error("a member from outside the allow list joined")
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, n := range a.Cluster().Nodes {
+		if n.IP == "127.0.0.130" {
+			t.Fatalf("the outsider is listed: %+v", a.Cluster().Nodes)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"net/netip"
 	"runtime"
 )
 
@@ -24,6 +25,9 @@ type Config struct {
 	// (-F is flush_all); see AdminCommands.
 	DisabledCommands []string
 	TLS              TLSConfig // -Z and -o ssl_*
+	// Allow, when not empty, is the networks clients may connect from
+	// (--allow); others are closed at once.
+	Allow []netip.Prefix
 	// NoStorage makes a configuration endpoint: the server answers
 	// discovery, version, stats and the like, and stores nothing.
 	NoStorage bool

@@ -49,6 +49,7 @@ type Server struct {
 	verbosity atomic.Int32
 	auth      asciiAuth
 	tls       *serverTLS // nil without -Z
+	allow     allowList
 	stats     serverStats
 	nextConn  atomic.Uint64
 }
@@ -76,6 +77,7 @@ func NewServer(cfg Config, log *zap.Logger) (*Server, error) {
 	if err := s.auth.load(cfg.AuthFile); err != nil {
 		return nil, err
 	}
+	s.allow.nets = cfg.Allow
 	var err error
 	if s.tls, err = newServerTLS(cfg.TLS); err != nil {
 		return nil, err
@@ -139,6 +141,10 @@ func (s *Server) Serve() error {
 }
 
 func (s *Server) start(nc net.Conn) {
+	if !s.allow.admits(nc.RemoteAddr()) {
+		s.allow.refuse(nc, s.log)
+		return
+	}
 	s.stats.totalConns.Add(1)
 	if s.stats.currConns.Add(1) > int64(s.cfg.ConnLimit) {
 		s.stats.currConns.Add(-1)

@@ -153,6 +153,7 @@ func (s *Server) appendGeneralStats(b []byte) []byte {
 	b = stat(b, "curr_connections", s.stats.currConns.Load())
 	b = stat(b, "total_connections", s.stats.totalConns.Load())
 	b = stat(b, "rejected_connections", s.stats.rejectedConns.Load())
+	b = stat(b, "allow_refused", s.allow.refused.Load())
 	b = stat(b, "connection_structures", s.stats.currConns.Load())
 	var t StoreTotals
 	if s.store != nil {
