@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -63,8 +64,15 @@ type Config struct {
 	MaxIdleConns int
 	// ProbeInterval is how often a node found down is pinged.
 	ProbeInterval time.Duration
-	// DialContext, if set, dials the nodes (for TLS, say).
+	// DialContext, if set, opens the TCP connections to nodes and
+	// configuration endpoints; TLS and authentication below run over it.
 	DialContext func(ctx context.Context, network, address string) (net.Conn, error)
+	// TLS, when set, makes every connection (data and discovery) TLS with
+	// this configuration; its ServerName defaults to the host dialed.
+	TLS *tls.Config
+	// Username and Password, when Username is set, authenticate every
+	// connection as memcached's ASCII authentication (-Y) does.
+	Username, Password string
 
 	// WarmupWindow is how long after the node list changes a miss on a
 	// key's new owner is retried on its previous owner. Negative disables

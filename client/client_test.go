@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shoal-cache/shoal/internal/testproc"
+	"github.com/shoal-cache/shoal/protocol"
 )
 
 func TestNewConfig(t *testing.T) {
@@ -389,7 +390,7 @@ func TestNewEndpointWithoutConfig(t *testing.T) {
 		t.Logf("%s: %v", ep, err)
 	}
 	_, err := (&Client{cfg: Config{Timeout: time.Second}}).fetch(ctx, mc.addr)
-	if !errors.Is(err, errNoConfig) {
-		t.Fatalf("fetch from memcached: %v, want errNoConfig", err)
+	if !errors.Is(err, protocol.ErrNoConfig) {
+		t.Fatalf("fetch from memcached: %v, want ErrNoConfig", err)
 	}
 }

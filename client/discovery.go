@@ -2,13 +2,9 @@ package client
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"strconv"
 	"time"
 
 	"github.com/shoal-cache/shoal/protocol"
@@ -18,12 +14,6 @@ import (
 // maxPosition bounds the positions a list may use, since the ring allocates
 // a slot per position up to the highest.
 const maxPosition = 1 << 16
-
-// maxConfigBody bounds the configuration payload the client reads.
-const maxConfigBody = 1 << 20
-
-// errNoConfig reports a server that does not publish a configuration.
-var errNoConfig = errors.New("no cluster configuration")
 
 // staticConfig is a Servers list as a configuration: positions in order.
 func staticConfig(servers []string) protocol.ClusterConfig {
@@ -202,11 +192,7 @@ func (c *Client) knownNodes() []string {
 func (c *Client) fetch(ctx context.Context, addr string) (protocol.ClusterConfig, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	dial := c.cfg.DialContext
-	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
-	}
-	conn, err := dial(ctx, "tcp", addr)
+	conn, err := c.cfg.dial(ctx, "tcp", addr)
 	if err != nil {
 		return protocol.ClusterConfig{}, err
 	}
@@ -217,68 +203,9 @@ func (c *Client) fetch(ctx context.Context, addr string) (protocol.ClusterConfig
 		conn.SetDeadline(dl)
 	}
 	rw := bufio.NewReadWriter(bufio.NewReader(conn), bufio.NewWriter(conn))
-	requests := []struct{ cmd, reply, key string }{
-		{"config get " + protocol.ShoalClusterKey, "CONFIG", protocol.ShoalClusterKey},
-		{"config get " + protocol.ClusterKey, "CONFIG", protocol.ClusterKey},
-		{"get " + protocol.LegacyClusterKey, "VALUE", protocol.LegacyClusterKey},
-	}
-	for _, rq := range requests {
-		body, err := request(rw, rq.cmd, rq.reply, rq.key)
-		if errors.Is(err, errNoConfig) {
-			continue
-		}
-		if err != nil {
-			return protocol.ClusterConfig{}, fmt.Errorf("%s: %s: %w", addr, rq.cmd, err)
-		}
-		return protocol.ParseClusterBody(body)
-	}
-	return protocol.ClusterConfig{}, fmt.Errorf("%s: %w", addr, errNoConfig)
-}
-
-// request sends one configuration request and reads its reply,
-// "<reply> <key> <flags> <n>\r\n<n bytes>\r\nEND\r\n".
-func request(rw *bufio.ReadWriter, cmd, reply, key string) ([]byte, error) {
-	if _, err := rw.WriteString(cmd + "\r\n"); err != nil {
-		return nil, err
-	}
-	if err := rw.Flush(); err != nil {
-		return nil, err
-	}
-	line, err := readLine(rw.Reader)
+	cfg, err := protocol.FetchClusterConfig(rw, protocol.DiscoveryRequests...)
 	if err != nil {
-		return nil, err
+		return cfg, fmt.Errorf("%s: %w", addr, err)
 	}
-	switch {
-	case string(line) == "END", string(line) == "ERROR", bytes.HasPrefix(line, []byte("CLIENT_ERROR")):
-		return nil, errNoConfig
-	}
-	f := bytes.Fields(line)
-	if len(f) != 4 || string(f[0]) != reply || string(f[1]) != key {
-		return nil, fmt.Errorf("unexpected reply %q", line)
-	}
-	n, err := strconv.Atoi(string(f[3]))
-	if err != nil || n < 0 || n > maxConfigBody {
-		return nil, fmt.Errorf("bad length in %q", line)
-	}
-	body := make([]byte, n+2)
-	if _, err := io.ReadFull(rw, body); err != nil {
-		return nil, err
-	}
-	if !bytes.HasSuffix(body, []byte("\r\n")) {
-		return nil, errors.New("configuration not followed by CRLF")
-	}
-	if end, err := readLine(rw.Reader); err != nil || string(end) != "END" {
-		return nil, fmt.Errorf("configuration not followed by END: %q, %v", end, err)
-	}
-	return body[:n], nil
-}
-
-// readLine reads one CRLF-terminated line of at most the reader's buffer
-// size, without its CRLF.
-func readLine(r *bufio.Reader) ([]byte, error) {
-	line, err := r.ReadSlice('\n')
-	if err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(line, []byte("\r\n")), nil
+	return cfg, nil
 }

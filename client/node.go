@@ -31,7 +31,7 @@ func newNode(addr string, cfg *Config) *node {
 	n.mc = memcache.NewFromSelector(n)
 	n.mc.Timeout = cfg.Timeout
 	n.mc.MaxIdleConns = cfg.MaxIdleConns
-	n.mc.DialContext = cfg.DialContext
+	n.mc.DialContext = cfg.dial
 	return n
 }
 
