@@ -60,6 +60,10 @@ type Config struct {
 	// refuses to gossip without one on an address other hosts can reach
 	// (ErrInsecureGossip) unless Insecure is set.
 	SecretKey []byte
+	// OtherKeys are gossip keys accepted beside SecretKey, which alone
+	// encrypts what this member sends: the middle steps of a key rotation
+	// (Member.SetKeys).
+	OtherKeys [][]byte
 	// Insecure lets a member gossip without a key on a non-loopback
 	// address: every host that reaches it is then trusted as a member.
 	Insecure bool
@@ -155,8 +159,8 @@ func (c *Config) validate() error {
 	if c.Role != RoleNode && c.Role != RoleEndpoint {
 		return fmt.Errorf("discovery: unknown role %q", c.Role)
 	}
-	if n := len(c.SecretKey); n != 0 && n != 16 && n != 24 && n != 32 {
-		return fmt.Errorf("discovery: gossip key of %d bytes; want 16, 24 or 32", n)
+	if err := checkKeys(c.SecretKey, c.OtherKeys); err != nil {
+		return err
 	}
 	if addr := c.exposed(); addr != "" && len(c.SecretKey) == 0 && !c.Insecure {
 		return fmt.Errorf("%w at %s: anyone who reaches it could join the cluster and be sent clients", ErrInsecureGossip, addr)
@@ -237,7 +241,10 @@ func (c *Config) memberlist() *memberlist.Config {
 	ml.GossipInterval = t.GossipInterval
 	ml.PushPullInterval = t.PushPullInterval
 	ml.TCPTimeout = t.TCPTimeout
-	ml.SecretKey = c.SecretKey
+	if len(c.SecretKey) != 0 {
+		// memberlist's keyring: a key rotation changes it while running.
+		ml.Keyring, _ = memberlist.NewKeyring(c.OtherKeys, c.SecretKey) // keys checked by validate
+	}
 	for _, p := range c.Allow {
 		ml.CIDRsAllowed = append(ml.CIDRsAllowed, net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())})
 	}

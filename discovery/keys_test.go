@@ -1,66 +1,89 @@
 package discovery
 
 import (
+	"context"
+	"encoding/base64"
 	"fmt"
-	"strings"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/shoal-cache/shoal/internal/testproc"
 )
 
-// TestRogueWithoutKeyIsNeverListed runs a cluster with a gossip key and a
-// node that joins it without the key: the node must never be listed, and
-// it gives up joining.
-func TestRogueWithoutKeyIsNeverListed(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts processes")
+// A key rotation in its three steps on running members: gossip goes on
+// throughout (a member joins at each step), and afterwards a member with
+// only the old key cannot join.
+func TestGossipKeyRotation(t *testing.T) {
+	oldKey, newKey := []byte("0123456789abcdef"), []byte("fedcba9876543210")
+	start := func(name string, host int, primary []byte, others [][]byte, join ...string) (*Member, error) {
+		ip := fmt.Sprintf("127.0.0.%d", host)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return Join(ctx, Config{Name: name, Role: RoleNode, BindAddr: ip, IP: ip, Port: 11000 + host,
+			SecretKey: primary, OtherKeys: others, Join: join, Timing: fastTiming()}, nil)
 	}
-	c := newTestCluster(t, "127.0.7.1")
-	c.extra = []string{"--gossip-key", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
-	c.start("endpoint", "127.0.7.1", "endpoint")
-	c.start("n1", "127.0.7.11", "node")
-	c.agree(20*time.Second, "the keyed cluster forms", func(v view) error { return v.has(1) })
-	before := c.settled(10 * time.Second)
-
-	rogue := testproc.Start(t, "rogue", testproc.ShoalBinary(t), "node", "-l", "127.0.7.66", "-p", fmt.Sprint(testPort),
-		"-m", "8", "--name", "rogue", "--gossip", fmt.Sprintf("127.0.7.66:%d", testGossipPort),
-		"--join", fmt.Sprintf("127.0.7.1:%d", testGossipPort), "--join-timeout", "3s")
-	c.unchanged(4*time.Second, before)
-	if err := rogue.Wait(t, 10*time.Second); err == nil {
-		t.Errorf("the node without the key exited cleanly; want a failure to join:\n%s", rogue.Output())
+	a, err := start("a", 140, oldKey, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	c.unchanged(time.Second, before)
+	defer a.halt()
+	b, err := start("b", 141, oldKey, nil, a.GossipAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.halt()
+	steps := []struct {
+		primary []byte
+		others  [][]byte
+	}{{oldKey, [][]byte{newKey}}, {newKey, [][]byte{oldKey}}, {newKey, nil}}
+	for i, st := range steps {
+		for _, m := range []*Member{a, b} {
+			if err := m.SetKeys(st.primary, st.others); err != nil {
+				t.Fatalf("step %d: %v", i+1, err)
+			}
+		}
+		// A member that has just the key the cluster now sends with joins.
+		c, err := start(fmt.Sprint("c", i), 142+i, st.primary, nil, a.GossipAddr())
+		if err != nil {
+			t.Fatalf("step %d: a member with the primary key: %v", i+1, err)
+		}
+		waitNodes(t, a, 3)
+		c.halt()
+		waitNodes(t, a, 2)
+	}
+	if m, err := start("stale", 150, oldKey, nil, a.GossipAddr()); err == nil {
+		m.halt()
+		t.Fatal("a member with the retired key joined")
+	}
 }
 
-// TestGossipOffLoopbackNeedsKey starts members whose gossip other hosts
-// could reach, without a key: they refuse to start and say how to give one,
-// unless told --gossip-insecure. Nothing binds or sends anywhere but
-// 127.0.7.x: the advertised address is only published in gossip, to no
-// one.
-func TestGossipOffLoopbackNeedsKey(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts processes")
+func waitNodes(t *testing.T, m *Member, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(m.Cluster().Nodes) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d nodes listed, want %d", len(m.Cluster().Nodes), n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	for _, role := range []string{"node", "endpoint"} {
-		args := []string{role, "-l", "127.0.7.21", "-p", fmt.Sprint(testPort), "--gossip", fmt.Sprintf("127.0.7.21:%d", testGossipPort),
-			"--gossip-advertise", fmt.Sprintf("10.0.0.1:%d", testGossipPort)}
-		p := testproc.Start(t, role, testproc.ShoalBinary(t), args...)
-		if err := p.Wait(t, 10*time.Second); err == nil {
-			t.Errorf("%s without a key, advertising 10.0.0.1, started and exited cleanly", role)
+}
+
+func TestReadKeyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys")
+	k1, k2 := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef")), base64.StdEncoding.EncodeToString([]byte("0123456789abcdef01234567"))
+	if err := os.WriteFile(path, []byte("# rotation, step 2\n"+k1+"\n\n"+k2+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, o, err := ReadKeyFile(path)
+	if err != nil || string(p) != "0123456789abcdef" || len(o) != 1 || len(o[0]) != 24 {
+		t.Fatalf("ReadKeyFile: %q %q %v", p, o, err)
+	}
+	for _, bad := range []string{"", "not base64!\n", base64.StdEncoding.EncodeToString([]byte("short")) + "\n"} {
+		if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
 		}
-		for _, want := range []string{"--gossip-key", "--gossip-insecure", "10.0.0.1"} {
-			if !strings.Contains(p.Output(), want) {
-				t.Errorf("%s refused without mentioning %q: %s", role, want, p.Output())
-			}
+		if _, _, err := ReadKeyFile(path); err == nil {
+			t.Errorf("key file %q was accepted", bad)
 		}
-		ok := testproc.Start(t, role+" insecure", testproc.ShoalBinary(t), append(args, "--gossip-insecure")...)
-		waitFor(t, 10*time.Second, role+" --gossip-insecure starts", func() error {
-			if !strings.Contains(ok.Output(), "joined cluster") {
-				return fmt.Errorf("output: %s", ok.Output())
-			}
-			return nil
-		})
-		ok.Kill()
 	}
 }

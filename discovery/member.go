@@ -24,9 +24,10 @@ type Member struct {
 
 	// ml and addr (its gossip address) are set once memberlist has
 	// started; ready is closed then.
-	ml    *memberlist.Memberlist
-	addr  string
-	ready chan struct{}
+	ml      *memberlist.Memberlist
+	keyring *memberlist.Keyring // nil without a gossip key
+	addr    string
+	ready   chan struct{}
 
 	metaMu sync.Mutex
 	meta   meta
@@ -148,6 +149,7 @@ func newMember(cfg Config, log *zap.Logger) (*Member, error) {
 // alone until it joins others.
 func (m *Member) startGossip() error {
 	mc := m.cfg.memberlist()
+	m.keyring = mc.Keyring
 	mc.Delegate = (*delegate)(m)
 	mc.Events = (*events)(m)
 	mc.Logger = newMemberlistLogger(m.log, &m.quiet)
