@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"github.com/shoal-cache/shoal/internal/connect"
 	"io"
 	"net"
 	"strconv"
@@ -61,6 +62,8 @@ type Config struct {
 	Timeout     time.Duration // bound on one batch's writes and reads
 	Seed        uint64        // seed of the key, op and value choices
 	Progress    io.Writer     // where a progress line is drawn; nil: none
+	// Connect says how connections are made: TLS, ASCII authentication.
+	Connect connect.Options
 }
 
 // DefaultConfig is a modest load on one local memcached.

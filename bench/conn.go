@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/shoal-cache/shoal/internal/connect"
 	"io"
 	"net"
 	"time"
@@ -26,6 +27,7 @@ const (
 // nil) what is written for it is discarded, and its requests fail.
 type conn struct {
 	addr string
+	opts connect.Options
 	nc   net.Conn
 	r    *bufio.Reader
 	w    *bufio.Writer
@@ -35,17 +37,20 @@ type conn struct {
 	fails   failures
 }
 
-func dial(ctx context.Context, addr string, timeout time.Duration) (*conn, error) {
-	nc, err := connect(ctx, addr, timeout)
+func dial(ctx context.Context, opts connect.Options, addr string, timeout time.Duration) (*conn, error) {
+	nc, err := open(ctx, opts, addr, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	return &conn{addr: addr, nc: nc, r: bufio.NewReaderSize(nc, bufSize), w: bufio.NewWriterSize(nc, bufSize)}, nil
+	return &conn{addr: addr, opts: opts, nc: nc, r: bufio.NewReaderSize(nc, bufSize), w: bufio.NewWriterSize(nc, bufSize)}, nil
 }
 
-func connect(ctx context.Context, addr string, timeout time.Duration) (net.Conn, error) {
-	d := net.Dialer{Timeout: timeout}
-	return d.DialContext(ctx, "tcp", addr)
+// open makes one connection, TLS and authentication included, within
+// timeout.
+func open(ctx context.Context, opts connect.Options, addr string, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return connect.Dial(ctx, opts, "tcp", addr)
 }
 
 func (c *conn) up() bool { return c.nc != nil }
@@ -74,7 +79,7 @@ func (c *conn) redial(ctx context.Context, timeout time.Duration) {
 	if c.up() || time.Now().Before(c.retryAt) {
 		return
 	}
-	nc, err := connect(ctx, c.addr, timeout)
+	nc, err := open(ctx, c.opts, c.addr, timeout)
 	if err != nil {
 		if ctx.Err() == nil {
 			c.fail(time.Now(), err)

@@ -114,7 +114,7 @@ func (r *runner) dial(ctx context.Context) ([]*worker, error) {
 		w := newWorker(r, i)
 		workers[i] = w
 		for _, addr := range r.cfg.Servers {
-			c, err := dial(ctx, addr, r.cfg.Timeout)
+			c, err := dial(ctx, r.cfg.Connect, addr, r.cfg.Timeout)
 			if err != nil {
 				closeAll(workers)
 				return nil, err

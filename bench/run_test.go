@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoal-cache/shoal/internal/connect"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -150,7 +151,7 @@ func TestRunDetectsWrongValues(t *testing.T) {
 func TestDiscoverAndRun(t *testing.T) {
 	a, b := startMemcached(t, 64), startMemcached(t, 64)
 	endpoint := serveConfig(t, a, b)
-	servers, err := Discover(context.Background(), endpoint, time.Second)
+	servers, err := Discover(context.Background(), endpoint, connect.Options{}, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func serveConfig(t *testing.T, nodes ...string) string {
 
 func TestDiscoverFromPlainMemcachedFails(t *testing.T) {
 	addr := startMemcached(t, 64)
-	_, err := Discover(context.Background(), addr, time.Second)
+	_, err := Discover(context.Background(), addr, connect.Options{}, time.Second)
 	if err == nil || !strings.Contains(err.Error(), "not a configuration endpoint") {
 		t.Fatalf("got %v, want a not-a-configuration-endpoint error", err)
 	}

@@ -101,7 +101,7 @@ func targets(ctx context.Context, servers, endpoint string, cfg bench.Config) ([
 	case servers != "" && endpoint != "":
 		return nil, errors.New("bench: give --servers or --endpoint, not both")
 	case endpoint != "":
-		return bench.Discover(ctx, endpoint, cfg.Timeout)
+		return bench.Discover(ctx, endpoint, cfg.Connect, cfg.Timeout)
 	case servers != "":
 		return bench.ParseServers(servers)
 	}
