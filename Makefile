@@ -14,7 +14,7 @@ run: build
 # deps installs the real peers the tests talk to: Debian's memcached (side by
 # side comparisons), memccapable and memcslap (libmemcached-tools), pymemcache,
 # openssl (s_client), iproute2 (network namespaces for partitions) and
-# util-linux (prlimit).
+# util-linux (prlimit), sasl2-bin and libsasl2-modules (memcached -S).
 deps:
 	@need=""; \
 	command -v memcached >/dev/null 2>&1 || need="$$need memcached"; \
@@ -23,6 +23,7 @@ deps:
 	command -v openssl >/dev/null 2>&1 || need="$$need openssl"; \
 	command -v ip >/dev/null 2>&1 || need="$$need iproute2"; \
 	command -v prlimit >/dev/null 2>&1 || need="$$need util-linux"; \
+	command -v saslpasswd2 >/dev/null 2>&1 || need="$$need sasl2-bin libsasl2-modules"; \
 	if [ -n "$$need" ]; then \
 		echo "installing:$$need"; \
 		apt-get update -qq && apt-get install -y -qq $$need >/dev/null; \

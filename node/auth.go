@@ -27,24 +27,35 @@ var (
 // entries of up to 256 bytes. A longer data block is skipped unbuffered.
 const maxAuthData = 1024
 
-// asciiAuth is the server's credentials, nil when authentication is off,
-// and its counters.
-type asciiAuth struct {
+// credentials are what clients authenticate against, with ASCII
+// authentication (-Y) or SASL PLAIN (-S), and the counters memcached keeps
+// for both. path is empty when authentication is off.
+type credentials struct {
 	path        string
+	sasl        bool // SASL on the binary protocol, not ASCII auth
 	file        atomic.Pointer[authfile.File]
 	cmds, fails atomic.Uint64
 }
 
-func (a *asciiAuth) load(path string) error {
-	a.path = path
-	if path == "" {
+// load sets up authentication from cfg: -Y's file, or -S's.
+func (a *credentials) load(cfg Config) error {
+	switch {
+	case cfg.AuthFile != "" && cfg.SASL:
+		return errors.New("ASCII authentication (-Y) and SASL (-S) exclude each other: one speaks only text, the other only binary")
+	case cfg.SASL && cfg.SASLFile == "":
+		return errors.New("SASL (-S) needs its user:password file (MEMCACHED_SASL_PWDB, or --sasl-pwdb)")
+	case cfg.SASL:
+		a.path, a.sasl = cfg.SASLFile, true
+	case cfg.AuthFile != "":
+		a.path = cfg.AuthFile
+	default:
 		return nil
 	}
 	return a.reload()
 }
 
 // reload reads the file again; on error the credentials in use stay.
-func (a *asciiAuth) reload() error {
+func (a *credentials) reload() error {
 	if a.path == "" {
 		return errors.New("authentication is off: no auth file")
 	}
@@ -59,11 +70,14 @@ func (a *asciiAuth) reload() error {
 	return nil
 }
 
-func (a *asciiAuth) on() bool { return a.path != "" }
+func (a *credentials) on() bool { return a.path != "" }
+
+// ascii reports whether connections must log in with ASCII authentication.
+func (a *credentials) ascii() bool { return a.on() && !a.sasl }
 
 // count counts a credentials check, as memcached's auth_cmds and
 // auth_errors do (malformed exchanges count in neither).
-func (a *asciiAuth) count(ok bool) {
+func (a *credentials) count(ok bool) {
 	a.cmds.Add(1)
 	if !ok {
 		a.fails.Add(1)

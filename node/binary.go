@@ -99,6 +99,10 @@ func (c *conn) binaryCommand(req *binRequest) error {
 		// memcached discards a body's length past the extras and key.
 		return c.binFail(req, protocol.StatusUnknownCommand, "", swallowLen(int(req.h.BodyLen)))
 	}
+	if c.s.auth.sasl && !c.authenticated && !saslAllowed(req.op) {
+		c.binError(req, protocol.StatusAuthError, "")
+		return errClose
+	}
 	switch req.op {
 	case protocol.OpGet, protocol.OpGetK, protocol.OpTouch, protocol.OpGAT, protocol.OpGATK:
 		return c.binGet(req)
@@ -130,7 +134,13 @@ func (c *conn) binaryCommand(req *binRequest) error {
 			c.binReply(req, 0, nil, nil, nil)
 		}
 		return errClose
-	default: // SASL: memcached without SASL answers unknown command
+	case protocol.OpSASLListMechs, protocol.OpSASLAuth, protocol.OpSASLStep:
+		if c.s.auth.sasl {
+			return c.binSASL(req)
+		}
+		// memcached without SASL answers unknown command
+		return c.binFail(req, protocol.StatusUnknownCommand, "", swallowLen(req.h.ValueLen()))
+	default:
 		return c.binFail(req, protocol.StatusUnknownCommand, "", swallowLen(req.h.ValueLen()))
 	}
 	return nil

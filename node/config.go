@@ -21,6 +21,8 @@ type Config struct {
 	EnableShutdown   bool    // -A: allow the shutdown command
 	Verbosity        int     // -v, -vv
 	AuthFile         string  // -Y: user:password file; ASCII authentication when set
+	SASL             bool    // -S: SASL PLAIN on the binary protocol, which alone is spoken
+	SASLFile         string  // user:password file for SASL (memcached's MEMCACHED_SASL_PWDB)
 	// DisabledCommands are administrative commands refused to every client
 	// (-F is flush_all); see AdminCommands.
 	DisabledCommands []string

@@ -78,7 +78,15 @@ func (c *conn) loop() error {
 	if err != nil {
 		return err
 	}
-	if first == protocol.BinaryRequestMagic && !c.s.auth.on() {
+	switch {
+	case c.s.auth.sasl:
+		// With SASL, memcached speaks only the binary protocol: anything
+		// else is a bad magic byte, and the connection is closed.
+		if first != protocol.BinaryRequestMagic {
+			return errClose
+		}
+		return c.serveBinary()
+	case first == protocol.BinaryRequestMagic && !c.s.auth.ascii():
 		return c.serveBinary()
 	}
 	for {

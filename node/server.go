@@ -47,7 +47,7 @@ type Server struct {
 	wg    sync.WaitGroup
 
 	verbosity atomic.Int32
-	auth      asciiAuth
+	auth      credentials
 	tls       *serverTLS // nil without -Z
 	allow     allowList
 	stats     serverStats
@@ -74,7 +74,7 @@ func NewServer(cfg Config, log *zap.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, started: time.Now(), conns: make(map[*conn]struct{}),
 		stop: make(chan struct{})}
 	s.verbosity.Store(int32(cfg.Verbosity))
-	if err := s.auth.load(cfg.AuthFile); err != nil {
+	if err := s.auth.load(cfg); err != nil {
 		return nil, err
 	}
 	s.allow.nets = cfg.Allow

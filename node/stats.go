@@ -230,7 +230,7 @@ func (s *Server) appendSettings(b []byte) []byte {
 	b = stat(b, "num_threads", cfg.Threads)
 	b = stat(b, "cas_enabled", !cfg.DisableCAS)
 	b = stat(b, "binding_protocol", "auto-negotiate")
-	b = stat(b, "auth_enabled_sasl", false)
+	b = stat(b, "auth_enabled_sasl", cfg.SASL)
 	b = stat(b, "auth_enabled_ascii", cmp.Or(cfg.AuthFile, "no"))
 	b = stat(b, "item_size_max", cfg.MaxItemSize)
 	b = stat(b, "shutdown_command", cfg.EnableShutdown)

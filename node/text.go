@@ -15,7 +15,7 @@ func (c *conn) textCommand() error {
 		return err
 	}
 	c.noreply = false
-	if !c.authenticated && c.s.auth.on() {
+	if !c.authenticated && c.s.auth.ascii() {
 		return c.authenticate(line)
 	}
 	tokens, rest := protocol.Tokens(c.tokens[:0], line)
