@@ -730,7 +730,8 @@ func TestTextStatsFields(t *testing.T) {
 		"curr_items", "total_items", "evictions", "reclaimed"}
 	// shoal's additions: ElastiCache's discovery counters, and
 	// total_malloced, which memcached reports under stats slabs.
-	extensions := map[string]bool{"cmd_config_get": true, "curr_config": true, "total_malloced": true}
+	extensions := map[string]bool{"cmd_config_get": true, "curr_config": true, "total_malloced": true,
+		"allow_refused": true} // shoal's own: the allow list (--allow)
 	names := make([][]string, len(peers))
 	for i, p := range peers {
 		p.s.do(t, "set a 0 0 5\r\nhello\r\n")
