@@ -23,6 +23,7 @@ type Config struct {
 	// DisabledCommands are administrative commands refused to every client
 	// (-F is flush_all); see AdminCommands.
 	DisabledCommands []string
+	TLS              TLSConfig // -Z and -o ssl_*
 	// NoStorage makes a configuration endpoint: the server answers
 	// discovery, version, stats and the like, and stores nothing.
 	NoStorage bool
