@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -67,8 +68,15 @@ func (c *conn) loop() error {
 	if err != nil {
 		return err
 	}
-	if first == protocol.BinaryRequestMagic && !c.s.auth.on() {
+	// -B binary reads binary headers whatever comes (memcached closes on the
+	// first with a wrong magic); -B ascii reads text lines whatever comes.
+	switch c.s.cfg.Protocol {
+	case "binary":
 		return c.serveBinary()
+	case "auto":
+		if first == protocol.BinaryRequestMagic && !c.s.auth.on() {
+			return c.serveBinary()
+		}
 	}
 	for {
 		if err := c.textCommand(); err != nil {
@@ -107,10 +115,14 @@ func (c *conn) waitForInput() (byte, error) {
 	if c.s.draining.Load() {
 		return 0, errClose
 	}
+	if t := c.s.cfg.IdleTimeout; t > 0 {
+		_ = c.nc.SetReadDeadline(time.Now().Add(t))
+		defer c.nc.SetReadDeadline(time.Time{})
+	}
 	b, err := c.r.Peek(1)
 	if err != nil {
-		if c.s.draining.Load() {
-			return 0, errClose
+		if c.s.draining.Load() || errors.Is(err, os.ErrDeadlineExceeded) {
+			return 0, errClose // draining, or idle for -o idle_timeout: memcached closes without a word
 		}
 		return 0, err
 	}

@@ -59,7 +59,7 @@ func (c *conn) textCommand() error {
 	case "flush_all":
 		c.flushAll(tokens)
 	case "version":
-		c.write([]byte("VERSION " + Version + "\r\n"))
+		c.write([]byte("VERSION " + ProtocolVersion + "\r\n"))
 	case "verbosity":
 		c.verbosity(tokens)
 	case "quit":

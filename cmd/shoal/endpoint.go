@@ -37,7 +37,7 @@ says otherwise); the first member of a cluster needs no --join.`,
 	f := cmd.Flags()
 	d := node.DefaultConfig()
 	f.IntP("port", "p", d.Port, "TCP port to listen on")
-	f.StringP("listen", "l", d.Listen, "interface to listen on (0.0.0.0 for all)")
+	f.StringSliceP("listen", "l", d.Listen, "interface to listen on (0.0.0.0 for all)")
 	f.IntP("conn-limit", "c", d.ConnLimit, "max simultaneous connections")
 	f.CountP("verbose", "v", "verbose logging")
 	f.String("config", "", "config file (YAML, TOML or JSON)")
@@ -48,7 +48,7 @@ says otherwise); the first member of a cluster needs no --join.`,
 
 func runEndpoint(ctx context.Context, v *viper.Viper) error {
 	cfg := node.DefaultConfig()
-	cfg.Listen, cfg.Port, cfg.ConnLimit = v.GetString("listen"), v.GetInt("port"), v.GetInt("conn-limit")
+	cfg.Listen, cfg.Port, cfg.ConnLimit = v.GetStringSlice("listen"), v.GetInt("port"), v.GetInt("conn-limit")
 	cfg.Verbosity = v.GetInt("verbose")
 	cfg.NoStorage = true
 	if err := cfg.Validate(); err != nil {

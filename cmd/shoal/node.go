@@ -51,7 +51,7 @@ environment, which wins over the file.`,
 func addNodeFlags(f *pflag.FlagSet) {
 	d := node.DefaultConfig()
 	f.IntP("port", "p", d.Port, "TCP port to listen on")
-	f.StringP("listen", "l", d.Listen, "interface to listen on (0.0.0.0 for all)")
+	f.StringSliceP("listen", "l", d.Listen, "interface to listen on (0.0.0.0 for all)")
 	f.IntP("memory-limit", "m", d.MemoryLimitMB, "item memory in megabytes")
 	f.IntP("conn-limit", "c", d.ConnLimit, "max simultaneous connections")
 	f.IntP("threads", "t", d.Threads, "number of cores to serve on")
@@ -92,20 +92,19 @@ func nodeConfig(v *viper.Viper) (node.Config, error) {
 	if err != nil {
 		return node.Config{}, err
 	}
-	cfg := node.Config{
-		Listen:           v.GetString("listen"),
-		Port:             v.GetInt("port"),
-		MemoryLimitMB:    v.GetInt("memory-limit"),
-		ConnLimit:        v.GetInt("conn-limit"),
-		Threads:          v.GetInt("threads"),
-		MaxItemSize:      size,
-		GrowthFactor:     v.GetFloat64("slab-growth-factor"),
-		MinChunk:         v.GetInt("slab-min-size"),
-		DisableCAS:       v.GetBool("disable-cas"),
-		DisableEvictions: v.GetBool("disable-evictions"),
-		EnableShutdown:   v.GetBool("enable-shutdown"),
-		Verbosity:        v.GetInt("verbose"),
-	}
+	cfg := node.DefaultConfig()
+	cfg.Listen = v.GetStringSlice("listen")
+	cfg.Port = v.GetInt("port")
+	cfg.MemoryLimitMB = v.GetInt("memory-limit")
+	cfg.ConnLimit = v.GetInt("conn-limit")
+	cfg.Threads = v.GetInt("threads")
+	cfg.MaxItemSize = size
+	cfg.GrowthFactor = v.GetFloat64("slab-growth-factor")
+	cfg.MinChunk = v.GetInt("slab-min-size")
+	cfg.DisableCAS = v.GetBool("disable-cas")
+	cfg.DisableEvictions = v.GetBool("disable-evictions")
+	cfg.EnableShutdown = v.GetBool("enable-shutdown")
+	cfg.Verbosity = v.GetInt("verbose")
 	return cfg, cfg.Validate()
 }
 

@@ -40,7 +40,7 @@ func TestNodeConfigSources(t *testing.T) {
 		{"max item size (file, with suffix)", cfg.MaxItemSize, 2 << 20},
 		{"disable CAS (environment)", cfg.DisableCAS, true},
 		{"disable evictions (short flag)", cfg.DisableEvictions, true},
-		{"listen (default)", cfg.Listen, "127.0.0.1"},
+		{"listen (default)", cfg.Listen[0], "127.0.0.1"},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
