@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -14,6 +15,62 @@ import (
 
 // drainTimeout bounds how long a stopping server waits for its connections.
 const drainTimeout = 30 * time.Second
+
+// joinFunc makes a listening server a cluster member; leave takes it out.
+type joinFunc func(ctx context.Context, srv *node.Server, log *zap.Logger) (leave func(), err error)
+
+// runServer starts a node or an endpoint as memcached starts: -d, the log,
+// -t, -r, the descriptor limit for -c, listening, -P, -u, then serving
+// until SIGTERM or Ctrl-C. warnings are the settings' startup warnings;
+// fields go in the startup line.
+func runServer(ctx context.Context, role string, cfg node.Config, proc processSettings, warnings []string, join joinFunc, fields ...zap.Field) error {
+	if proc.Daemon && !isDaemon() {
+		return daemonize()
+	}
+	log, err := newLogger(cfg.Verbosity, proc.LogFile)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	runtime.GOMAXPROCS(cfg.Threads)
+	if proc.CoreDumps {
+		if err := enableCoreDumps(); err != nil {
+			return err
+		}
+	}
+	srv, err := listen(cfg, log)
+	if err != nil {
+		return err
+	}
+	removePid, err := writePidFile(proc.PidFile, log)
+	if err != nil {
+		return err
+	}
+	defer removePid()
+	if err := dropPrivileges(proc.User, log); err != nil {
+		return err
+	}
+	if err := detach(cfg.Verbosity > 0); err != nil {
+		return err
+	}
+	log.Info("shoal "+role+" started", append([]zap.Field{zap.Stringers("addrs", srv.Addrs())}, fields...)...)
+	return serve(ctx, srv, log, join)
+}
+
+// listen makes room for cfg's connections and binds its addresses.
+func listen(cfg node.Config, log *zap.Logger) (*node.Server, error) {
+	if err := raiseFileLimit(cfg, log); err != nil {
+		return nil, err
+	}
+	srv, err := node.NewServer(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return srv, srv.Listen()
+}
 
 // raiseFileLimit makes room for cfg's connections, as memcached does at
 // start, and warns when the descriptors left over are few.
@@ -33,12 +90,12 @@ func raiseFileLimit(cfg node.Config, log *zap.Logger) error {
 // connections, joins the cluster with join, and when told to stop leaves
 // the cluster first, then drains, so that clients following the node list
 // stop sending before the connections close.
-func serve(ctx context.Context, srv *node.Server, log *zap.Logger, join func(context.Context) (leave func(), err error)) error {
+func serve(ctx context.Context, srv *node.Server, log *zap.Logger, join joinFunc) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve() }()
-	leave, err := join(ctx)
+	leave, err := join(ctx, srv, log)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		err = nil // told to stop while joining

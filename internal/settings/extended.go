@@ -46,6 +46,18 @@ func (e *Extended) Option(key string, set func(string) error) {
 	}
 }
 
+// Optional declares a suboption whose value may be left out, for def.
+func (e *Extended) Optional(key, def string, set func(string) error) {
+	e.Option(key, set)
+	withValue := e.subs[key]
+	e.subs[key] = func(v string, hasVal bool) error {
+		if !hasVal {
+			v = def
+		}
+		return withValue(v, true)
+	}
+}
+
 // Switch declares a suboption without a value; like memcached, it ignores
 // one given.
 func (e *Extended) Switch(key string, set func()) {

@@ -79,3 +79,9 @@ func (v *ignored) Type() string {
 	}
 	return "bool"
 }
+
+// Text binds *p, of a named string type, to an option; what the value may
+// be is for the config's Validate to say.
+func Text[T ~string](p *T, typ string) pflag.Value {
+	return Value(p, func(s string) (T, error) { return T(s), nil }, func(t T) string { return string(t) }, typ)
+}
