@@ -8,8 +8,10 @@ build:
 	$(GO) build -o $(BIN) ./cmd/shoal
 
 # make run: a local cluster on loopback (configuration endpoint + 3 nodes).
+# ARGS go to shoal up: make run ARGS='--restart -- -I 2m' restarts a node
+# that exits and gives every node -I 2m.
 run: build
-	./$(BIN) up --nodes 3
+	./$(BIN) up --nodes 3 $(ARGS)
 
 # deps installs the real peers the tests talk to: Debian's memcached (side by
 # side comparisons), memccapable (libmemcached-tools) and pymemcache.
