@@ -35,7 +35,7 @@ func withPort(entry string, port int) string {
 
 // validateListen checks the addresses before anything binds them.
 func (c Config) validateListen() error {
-	if len(c.Listen) == 0 && c.UnixSocket == "" {
+	if len(c.Listen) == 0 && len(c.TLS.NoTLS) == 0 && c.UnixSocket == "" {
 		return errors.New("no address to listen on (-l)")
 	}
 	for _, a := range c.listenAddrs() {
