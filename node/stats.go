@@ -16,7 +16,8 @@ import (
 	"github.com/shoal-cache/shoal/protocol"
 )
 
-// stats serves `stats`, `stats settings|items|slabs|sizes|conns|reset`.
+// stats serves `stats`, `stats settings|items|slabs|sizes|conns|reset`
+// and `stats cachedump` (dump.go).
 func (c *conn) stats(tokens [][]byte) {
 	var b []byte
 	switch {
@@ -36,6 +37,9 @@ func (c *conn) stats(tokens [][]byte) {
 		b = protocol.AppendStat(c.scratch[:0], "sizes_status", "disabled")
 	case string(tokens[1]) == "conns":
 		b = c.s.appendConnStats(c.scratch[:0])
+	case string(tokens[1]) == "cachedump":
+		c.cachedump(tokens)
+		return
 	default:
 		c.write(protocol.RespError)
 		return

@@ -72,6 +72,8 @@ func (c *conn) textCommand() error {
 		c.cacheMemlimit(tokens)
 	case "shutdown":
 		c.shutdown(tokens)
+	case "lru_crawler":
+		c.lruCrawler(tokens)
 	default:
 		return c.unknownCommand(tokens)
 	}
