@@ -14,11 +14,14 @@ run: build
 	./$(BIN) up --nodes 3 $(ARGS)
 
 # deps installs the real peers the tests talk to: Debian's memcached (side by
-# side comparisons), memccapable (libmemcached-tools) and pymemcache.
+# side comparisons, memcached-tool), libmemcached-tools (memccapable,
+# memcdump, and memcstat, memccp, memccat for the README's examples),
+# pymemcache, and the netcat of the README's examples (nc -q1 is OpenBSD's).
 deps:
 	@need=""; \
 	command -v memcached >/dev/null 2>&1 || need="$$need memcached"; \
 	command -v memccapable >/dev/null 2>&1 || need="$$need libmemcached-tools"; \
+	command -v nc >/dev/null 2>&1 || need="$$need netcat-openbsd"; \
 	/usr/bin/python3 -c 'import pymemcache' >/dev/null 2>&1 || need="$$need python3-pymemcache"; \
 	if [ -n "$$need" ]; then \
 		echo "installing:$$need"; \
