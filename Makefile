@@ -8,17 +8,22 @@ build:
 	$(GO) build -o $(BIN) ./cmd/shoal
 
 # make run: a local cluster on loopback (configuration endpoint + 3 nodes).
+# ARGS go to shoal up: make run ARGS='--restart -- -I 2m' restarts a node
+# that exits and gives every node -I 2m.
 run: build
-	./$(BIN) up --nodes 3
+	./$(BIN) up --nodes 3 $(ARGS)
 
 # deps installs the real peers the tests talk to: Debian's memcached (side by
-# side comparisons), memccapable and memcslap (libmemcached-tools), pymemcache,
-# openssl (s_client), iproute2 (network namespaces for partitions) and
+# side comparisons, memcached-tool), libmemcached-tools (memccapable, memcslap,
+# memcdump, and memcstat, memccp, memccat for the README's examples),
+# pymemcache, the netcat of the README's examples (nc -q1 is OpenBSD's),
+# openssl (s_client), iproute2 (network namespaces for partitions),
 # util-linux (prlimit), sasl2-bin and libsasl2-modules (memcached -S).
 deps:
 	@need=""; \
 	command -v memcached >/dev/null 2>&1 || need="$$need memcached"; \
 	command -v memccapable >/dev/null 2>&1 || need="$$need libmemcached-tools"; \
+	command -v nc >/dev/null 2>&1 || need="$$need netcat-openbsd"; \
 	/usr/bin/python3 -c 'import pymemcache' >/dev/null 2>&1 || need="$$need python3-pymemcache"; \
 	command -v openssl >/dev/null 2>&1 || need="$$need openssl"; \
 	command -v ip >/dev/null 2>&1 || need="$$need iproute2"; \
@@ -51,11 +56,11 @@ clean:
 # server pinned to CPU 0, the load generator to CPU 1, the issue's five
 # workloads in alternation for three rounds (about 3 minutes). It writes
 # bench/results/latest.{md,svg,json}. COMPARE_FLAGS passes options to
-# bench/compare, e.g. COMPARE_FLAGS='-duration 2s -rounds 1'.
+# bench/compare, e.g. COMPARE_FLAGS='--duration 2s --rounds 1'.
 bench-compare: build
 	@command -v memcached >/dev/null 2>&1 || { \
 		echo "installing memcached"; \
 		apt-get update -qq && apt-get install -y -qq memcached >/dev/null; }
 	$(GO) build -o bin/shoal-compare ./bench/compare
-	taskset -c 1 ./bin/shoal-compare -shoal ./$(BIN) -memcached "$$(command -v memcached)" \
-		-server-cpu 0 -out bench/results $(COMPARE_FLAGS)
+	taskset -c 1 ./bin/shoal-compare --shoal ./$(BIN) --memcached "$$(command -v memcached)" \
+		--server-cpu 0 --out bench/results $(COMPARE_FLAGS)

@@ -64,6 +64,9 @@ type Config struct {
 	// encrypts what this member sends: the middle steps of a key rotation
 	// (Member.SetKeys).
 	OtherKeys [][]byte
+	// KeyFile, when set, is where SecretKey and OtherKeys were read from
+	// (ReadKeyFile); Member.ReloadKeys reads it again.
+	KeyFile string
 	// Insecure lets a member gossip without a key on a non-loopback
 	// address: every host that reaches it is then trusted as a member.
 	Insecure bool

@@ -94,3 +94,17 @@ func containsKey(keys [][]byte, k []byte) bool {
 	}
 	return false
 }
+
+// ReloadKeys reads Config.KeyFile again and puts its keys in force (on
+// SIGHUP); without a key file it does nothing. On error the keys in force
+// stay.
+func (m *Member) ReloadKeys() error {
+	if m.cfg.KeyFile == "" {
+		return nil
+	}
+	primary, others, err := ReadKeyFile(m.cfg.KeyFile)
+	if err != nil {
+		return err
+	}
+	return m.SetKeys(primary, others)
+}

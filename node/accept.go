@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"net"
 	"syscall"
 	"time"
 
@@ -41,23 +42,23 @@ func nextAcceptBackoff(d time.Duration) time.Duration {
 	return min(max(2*d, acceptBackoffMin), acceptBackoffMax)
 }
 
-// acceptLoop accepts connections until Shutdown, backing off while accept
-// fails for a reason that passes.
-func (s *Server) acceptLoop() error {
+// acceptLoop accepts connections on ln until Shutdown, backing off while
+// accept fails for a reason that passes; with useTLS they speak TLS.
+func (s *Server) acceptLoop(ln net.Listener, useTLS bool) error {
 	var wait time.Duration
 	var warned time.Time
 	for {
-		nc, err := s.ln.Accept()
+		nc, err := ln.Accept()
 		if err == nil {
 			wait = 0
-			s.start(nc)
+			s.start(nc, useTLS)
 			continue
 		}
 		if s.draining.Load() {
 			return nil
 		}
 		if !temporaryAccept(err) {
-			return fmt.Errorf("accepting on %s: %w", s.ln.Addr(), err)
+			return fmt.Errorf("accepting on %s: %w", ln.Addr(), err)
 		}
 		s.stats.listenDisabled.Add(1)
 		if wait == 0 && time.Since(warned) >= acceptWarnEvery {

@@ -47,7 +47,7 @@ func (s *Store) alloc(n int, held holding) (ref, error) {
 			return 0, ErrOutOfMemory
 		}
 		c.mu.Unlock()
-		if !s.movePage(c, held) {
+		if s.cfg.NoPageMoves || !s.movePage(c, held) {
 			attempt = allocAttempts - 1 // one last look: another caller may have freed a chunk
 		}
 	}

@@ -144,3 +144,15 @@ func (s *Server) Reload() error {
 	}
 	return errors.Join(errs...)
 }
+
+// protocol is the protocol connections speak: binary only with SASL, text
+// only with ASCII authentication (as memcached forces them), else -B's.
+func (s *Server) protocol() string {
+	switch {
+	case s.auth.sasl:
+		return "binary"
+	case s.auth.ascii():
+		return "ascii"
+	}
+	return s.cfg.Protocol
+}

@@ -125,7 +125,7 @@ func (c *conn) binaryCommand(req *binRequest) error {
 	case protocol.OpStat:
 		return c.binStat(req)
 	case protocol.OpVersion:
-		c.binReply(req, 0, nil, nil, []byte(Version))
+		c.binReply(req, 0, nil, nil, []byte(ProtocolVersion))
 	case protocol.OpNoop:
 		c.binReply(req, 0, nil, nil, nil)
 		return c.w.Flush() // memcached sends everything pending on a noop

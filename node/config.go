@@ -1,15 +1,26 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
+	"io/fs"
 	"runtime"
+	"time"
 )
 
 // Config is a node's settings, named after memcached's flags.
 type Config struct {
-	Listen           string  // -l: address to listen on
-	Port             int     // -p: TCP port
+	// Listen are the addresses to listen on (-l, which memcached lets
+	// repeat or take a comma list): HOST, HOST:PORT, [IPV6]:PORT, [IPV6]
+	// or a bare IPv6 address, at Port unless the entry names its own.
+	Listen     []string
+	Port       int         // -p: TCP port
+	UnixSocket string      // -s: listen on this UNIX socket instead of TCP
+	UnixMask   fs.FileMode // -a: access mode of the UNIX socket
+	// Protocol is -B: "auto" tells text from binary by a connection's first
+	// byte; "ascii" and "binary" serve only that one.
+	Protocol         string
 	MemoryLimitMB    int     // -m: item memory in megabytes
 	ConnLimit        int     // -c: simultaneous connections
 	Threads          int     // -t: cores to serve on (GOMAXPROCS)
@@ -30,6 +41,19 @@ type Config struct {
 	// Allow, when not empty, is the networks clients may connect from
 	// (--allow); others are closed at once.
 	Allow []netip.Prefix
+	DisableDumping   bool      // -X: refuse stats cachedump and lru_crawler metadump
+	// IdleTimeout closes a connection that waits this long for a command
+	// (-o idle_timeout); 0 never.
+	IdleTimeout time.Duration
+	// SlabAutomove is -o slab_automove: 0 keeps pages where they are unless
+	// a class has nothing to evict, 1 (and memcached's 2) moves them by
+	// eviction rates, over SlabAutomoveWindow seconds with
+	// SlabAutomoveRatio (see StoreConfig).
+	SlabAutomove       int
+	SlabAutomoveRatio  float64
+	SlabAutomoveWindow int
+	NoSlabReassign     bool // -o no_slab_reassign: pages never move between classes
+	NoLRUCrawler       bool // -o no_lru_crawler: no background crawler, no metadump
 	// NoStorage makes a configuration endpoint: the server answers
 	// discovery, version, stats and the like, and stores nothing.
 	NoStorage bool
@@ -38,39 +62,82 @@ type Config struct {
 // DefaultConfig is memcached's defaults, listening on loopback only.
 func DefaultConfig() Config {
 	return Config{
-		Listen:        "127.0.0.1",
-		Port:          11211,
-		MemoryLimitMB: 64,
-		ConnLimit:     1024,
-		Threads:       runtime.NumCPU(),
-		MaxItemSize:   1 << 20,
-		GrowthFactor:  1.25,
-		MinChunk:      48,
-		TLS:           TLSConfig{SessionCache: true},
+		Listen:             []string{"127.0.0.1"},
+		Port:               11211,
+		UnixMask:           0o700,
+		Protocol:           "auto",
+		SlabAutomove:       1,
+		SlabAutomoveRatio:  DefaultAutomoveRatio,
+		SlabAutomoveWindow: DefaultAutomoveWindow,
+		MemoryLimitMB:      64,
+		ConnLimit:          1024,
+		Threads:            runtime.NumCPU(),
+		MaxItemSize:        1 << 20,
+		GrowthFactor:       1.25,
+		MinChunk:           48,
+		TLS:                TLSConfig{SessionCache: true},
 	}
 }
 
-// Validate reports settings memcached would refuse to start with.
+// Validate reports settings memcached would refuse to start with, in
+// memcached's words where it has some.
 func (c Config) Validate() error {
-	switch {
-	case c.Port < 0 || c.Port > 65535:
-		return fmt.Errorf("port %d out of range", c.Port)
-	case c.MemoryLimitMB < 1:
-		return fmt.Errorf("memory limit %d MB must be at least 1", c.MemoryLimitMB)
-	case c.ConnLimit < 1:
-		return fmt.Errorf("connection limit %d must be at least 1", c.ConnLimit)
-	case c.Threads < 1:
-		return fmt.Errorf("threads %d must be at least 1", c.Threads)
-	case c.MaxItemSize < 1024:
-		return fmt.Errorf("item max size %d cannot be less than 1024 bytes", c.MaxItemSize)
-	case c.MaxItemSize > 1<<30:
-		return fmt.Errorf("item max size %d cannot be larger than 1 GB", c.MaxItemSize)
-	case c.GrowthFactor <= 1:
-		return fmt.Errorf("factor %v must be greater than 1", c.GrowthFactor)
-	case c.MinChunk < 1:
-		return fmt.Errorf("chunk size %d must be positive", c.MinChunk)
+	for _, check := range []func() error{c.validateServer, c.validateStore, c.validateListen} {
+		if err := check(); err != nil {
+			return err
+		}
 	}
 	return validateDisabled(c.DisabledCommands)
+}
+
+// validateServer checks how the node serves connections.
+func (c Config) validateServer() error {
+	switch {
+	case c.Port < 0 || c.Port > 65535:
+		return fmt.Errorf("invalid port number %d", c.Port)
+	case c.UnixMask&^fs.ModePerm != 0:
+		return fmt.Errorf("UNIX socket mask %o is not an access mode", c.UnixMask)
+	case c.ConnLimit < 1:
+		return errors.New("maximum connections must be greater than 0")
+	case c.Threads < 1:
+		return errors.New("number of threads must be greater than 0")
+	case c.Protocol != "auto" && c.Protocol != "ascii" && c.Protocol != "binary":
+		return fmt.Errorf("invalid value for binding protocol: %s -- should be one of auto, binary, or ascii", c.Protocol)
+	case c.AuthFile != "" && c.Protocol == "binary":
+		return errors.New("you cannot allow the BINARY protocol while using ascii authentication tokens")
+	case c.SASL && c.Protocol == "ascii":
+		return errors.New("You cannot allow the ASCII protocol while using SASL.") // memcached's words
+	case c.IdleTimeout < 0:
+		return fmt.Errorf("idle timeout %v is negative", c.IdleTimeout)
+	case c.TLS.Enable && c.TLS.CertFile == "":
+		return errors.New("TLS (-Z) needs a certificate: -o ssl_chain_cert=FILE")
+	}
+	return nil
+}
+
+// validateStore checks the storage settings.
+func (c Config) validateStore() error {
+	switch {
+	case c.MemoryLimitMB < 1:
+		return fmt.Errorf("memory limit %d MB must be at least 1", c.MemoryLimitMB)
+	case c.MaxItemSize < 1024:
+		return errors.New("item max size cannot be less than 1024 bytes")
+	case c.MaxItemSize > 1<<30:
+		return errors.New("cannot set item size limit higher than a gigabyte")
+	case !c.NoStorage && int64(c.MaxItemSize) > int64(c.MemoryLimitMB)<<20/2:
+		return errors.New("cannot set item size limit higher than 1/2 of memory max")
+	case c.GrowthFactor <= 1:
+		return errors.New("factor must be greater than 1")
+	case c.MinChunk < 1:
+		return errors.New("chunk size must be greater than 0")
+	case c.SlabAutomove < 0 || c.SlabAutomove > 2:
+		return errors.New("slab_automove must be between 0 and 2")
+	case !(c.SlabAutomoveRatio > 0 && c.SlabAutomoveRatio <= 1):
+		return errors.New("slab_automove_ratio must be > 0 and < 1")
+	case c.SlabAutomoveWindow < 3:
+		return errors.New("slab_automove_window must be > 2")
+	}
+	return nil
 }
 
 func (c Config) storeConfig() StoreConfig {
@@ -81,5 +148,10 @@ func (c Config) storeConfig() StoreConfig {
 		MinChunk:         c.MinChunk,
 		DisableCAS:       c.DisableCAS,
 		DisableEvictions: c.DisableEvictions,
+		NoPageMoves:      c.NoSlabReassign,
+		Automove:         c.SlabAutomove > 0,
+		AutomoveRatio:    c.SlabAutomoveRatio,
+		AutomoveWindow:   c.SlabAutomoveWindow,
+		NoCrawler:        c.NoLRUCrawler,
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -78,16 +79,15 @@ func (c *conn) loop() error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case c.s.auth.sasl:
-		// With SASL, memcached speaks only the binary protocol: anything
-		// else is a bad magic byte, and the connection is closed.
-		if first != protocol.BinaryRequestMagic {
-			return errClose
+	// -B binary reads binary headers whatever comes (memcached closes on the
+	// first with a wrong magic); -B ascii reads text lines whatever comes.
+	switch c.s.protocol() {
+	case "binary":
+		return c.serveBinary()
+	case "auto":
+		if first == protocol.BinaryRequestMagic {
+			return c.serveBinary()
 		}
-		return c.serveBinary()
-	case first == protocol.BinaryRequestMagic && !c.s.auth.ascii():
-		return c.serveBinary()
 	}
 	for {
 		if err := c.textCommand(); err != nil {
@@ -126,10 +126,14 @@ func (c *conn) waitForInput() (byte, error) {
 	if c.s.draining.Load() {
 		return 0, errClose
 	}
+	if t := c.s.cfg.IdleTimeout; t > 0 {
+		_ = c.nc.SetReadDeadline(time.Now().Add(t))
+		defer c.nc.SetReadDeadline(time.Time{})
+	}
 	b, err := c.r.Peek(1)
 	if err != nil {
-		if c.s.draining.Load() {
-			return 0, errClose
+		if c.s.draining.Load() || errors.Is(err, os.ErrDeadlineExceeded) {
+			return 0, errClose // draining, or idle for -o idle_timeout: memcached closes without a word
 		}
 		return 0, err
 	}

@@ -44,9 +44,22 @@ func (s *Store) crawl(budget int) {
 
 // crawlPage looks at up to budget chunks of page p from chunk first,
 // returning how many it looked at and whether it reached the page's end.
-// The page may change class meanwhile: a chunk is only touched once its
-// shard's lock shows it holds an item (lockLinked).
 func (s *Store) crawlPage(p, first, budget int) (int, bool) {
+	return s.eachLinked(p, first, budget, func(c *slabClass, r ref) {
+		s.crawler.checked.Add(1)
+		if !s.live(r) {
+			s.reclaimDead(c, r)
+		}
+	})
+}
+
+// eachLinked calls visit, with no lock held, for each chunk that seems to
+// hold an item among up to budget chunks of page p from chunk first; it
+// returns how many chunks it looked at and whether it reached the page's
+// end. The page may change class meanwhile: visit may touch the chunk only
+// once its shard's lock shows it holds an item (lockLinked). c is the class
+// the page belonged to when the walk read it.
+func (s *Store) eachLinked(p, first, budget int, visit func(c *slabClass, r ref)) (int, bool) {
 	c := s.slabs.classOfPage(p)
 	if c == nil {
 		return 0, true
@@ -59,13 +72,8 @@ func (s *Store) crawlPage(p, first, budget int) (int, bool) {
 	n := 0
 	for i := first; i < cut && n < budget; i++ {
 		n++
-		r := refOf(base + i*size)
-		if s.m.u8(r, hdrState) != itemLinked {
-			continue
-		}
-		s.crawler.checked.Add(1)
-		if !s.live(r) {
-			s.reclaimDead(c, r)
+		if r := refOf(base + i*size); s.m.u8(r, hdrState) == itemLinked {
+			visit(c, r)
 		}
 	}
 	return n, first+n >= cut

@@ -63,7 +63,7 @@ func TestE2EOutOfDescriptors(t *testing.T) {
 	}
 	extras = nil
 	fresh := dialRaw(t, p.Addr)
-	if got := fresh.call("version\r\n"); got != "VERSION "+node.Version+"\r\n" {
+	if got := fresh.call("version\r\n"); got != "VERSION "+node.ProtocolVersion+"\r\n" {
 		t.Fatalf("a new connection once clients left: %q", got)
 	}
 	waitStats(t, watch, "curr_connections 2", func(st map[string]string) bool {

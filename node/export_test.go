@@ -12,7 +12,7 @@ import (
 func StartTestServer(tb testing.TB, mutate ...func(*Config)) (*Server, string) {
 	tb.Helper()
 	cfg := DefaultConfig()
-	cfg.Listen, cfg.Port = "127.0.0.1", 0
+	cfg.Listen, cfg.Port = []string{"127.0.0.1"}, 0
 	for _, m := range mutate {
 		m(&cfg)
 	}

@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"math"
@@ -193,7 +194,7 @@ func TestStoreModelMixedSizesWithPageMoves(t *testing.T) {
 	}
 	model := map[string]entry{}
 	var seq uint64
-	auto := newAutomover(len(s.slabs.classes))
+	auto := newAutomover(len(s.slabs.classes), DefaultAutomoveWindow, DefaultAutomoveRatio)
 	for op := 0; op < ops; op++ {
 		key := fmt.Sprint("k", rng.IntN(3000))
 		switch x := rng.IntN(100); {
@@ -349,5 +350,21 @@ func TestStoreCrawlerReclaimsDeadItems(t *testing.T) {
 	}
 	if tot.CrawlerReclaimed != 2000 {
 		t.Fatalf("crawler_reclaimed %d, want 2000", tot.CrawlerReclaimed)
+	}
+}
+
+// With no_slab_reassign a class that has no pages once memory is full
+// cannot store, as in memcached; by default it takes a page from another.
+func TestNoSlabReassignKeepsPages(t *testing.T) {
+	for _, noMoves := range []bool{false, true} {
+		s := newTestStore(t, 4, func(c *StoreConfig) { c.NoPageMoves = noMoves })
+		fill(t, s, "small", 60000, 100) // memory full of small items
+		_, err := s.Reserve([]byte("big"), 0, 0, 20000, protocol.ModeSet)
+		switch {
+		case noMoves && !errors.Is(err, ErrOutOfMemory):
+			t.Errorf("no page moves: a new class's first item reserved (%v), want out of memory", err)
+		case !noMoves && err != nil:
+			t.Errorf("with page moves: %v", err)
+		}
 	}
 }

@@ -3,24 +3,26 @@ package node
 // Page rebalancing: memcached 1.6's slab automover (slab_automove=1). Once
 // memory is full, a class only grows by taking a page from another. Every
 // second the store samples each class's tail age, evictions and growth into
-// a window of the last automoveWindow seconds; when the youngest class that
+// a window of the last seconds (slab_automove_window); when the youngest class that
 // keeps evicting is much younger than the oldest class that can spare a
 // page, one page moves from the old class to the young one. Decisions wait
 // for a full window and look at window averages, so a burst of one size does
 // not tear pages away from the classes that hold the rest of the working set
 // (a page move evicts that class's oldest items).
 
+// Memcached's defaults of the automover's settings (StoreConfig).
 const (
-	// automoveRatio is how much younger (as a fraction of the oldest class's
-	// tail age) an evicting class's tail must be before it takes a page, as
-	// memcached's slab_automove_ratio.
-	automoveRatio = 0.8
-	// automoveWindow is how many one-second samples a decision looks at, as
-	// memcached's slab_automove_window.
-	automoveWindow = 30
-	// automoveMinPages is how many pages a source class must have more than.
-	automoveMinPages = 2
+	// DefaultAutomoveRatio is how much younger (as a fraction of the oldest
+	// class's tail age) an evicting class's tail must be before it takes a
+	// page: slab_automove_ratio.
+	DefaultAutomoveRatio = 0.8
+	// DefaultAutomoveWindow is how many one-second samples a decision looks
+	// at: slab_automove_window.
+	DefaultAutomoveWindow = 30
 )
+
+// automoveMinPages is how many pages a source class must have more than.
+const automoveMinPages = 2
 
 // classSample is one class's state in one second.
 type classSample struct {
@@ -32,14 +34,20 @@ type classSample struct {
 // automover is the rebalancer's memory: the window of samples per class and
 // the counters at the previous sample. Only the tick goroutine uses it.
 type automover struct {
-	samples     [][automoveWindow]classSample // by class id
+	samples     [][]classSample // by class id, window long
 	lastEvicted []uint64
 	ticks       int
+	window      int
+	ratio       float64
 }
 
-func newAutomover(classes int) *automover {
-	return &automover{samples: make([][automoveWindow]classSample, classes),
-		lastEvicted: make([]uint64, classes)}
+func newAutomover(classes, window int, ratio float64) *automover {
+	a := &automover{samples: make([][]classSample, classes),
+		lastEvicted: make([]uint64, classes), window: window, ratio: ratio}
+	for i := range a.samples {
+		a.samples[i] = make([]classSample, window)
+	}
+	return a
 }
 
 // classNow is what a sample reads of a class, under its lock.
@@ -62,7 +70,7 @@ func (s *Store) rebalance(a *automover) {
 		evictedTotal += n.evicted - a.lastEvicted[c.id]
 		cur = append(cur, n)
 	}
-	slot := a.ticks % automoveWindow
+	slot := a.ticks % a.window
 	a.ticks++
 	var young, old *classNow
 	var youngAge, oldAge float64
@@ -75,19 +83,19 @@ func (s *Store) rebalance(a *automover) {
 		if delta > 0 {
 			smp.evictedShare = float64(delta) / float64(evictedTotal)
 		}
-		w := &a.samples[n.c.id]
+		w := a.samples[n.c.id]
 		w[slot] = smp
 		age, evictedSeconds, share := windowSums(w)
 		if n.pages > automoveMinPages && (old == nil || age > oldAge) {
 			old, oldAge = n, age
 		}
-		if (evictedSeconds > automoveWindow/2 || share/automoveWindow > 0.25) &&
+		if (evictedSeconds > a.window/2 || share/float64(a.window) > 0.25) &&
 			(young == nil || age < youngAge) {
 			young, youngAge, youngEvicting = n, age, smp.evicted
 		}
 	}
-	if a.ticks <= automoveWindow || young == nil || old == nil || young.c == old.c ||
-		!youngEvicting || youngAge >= oldAge*automoveRatio {
+	if a.ticks <= a.window || young == nil || old == nil || young.c == old.c ||
+		!youngEvicting || youngAge >= oldAge*a.ratio {
 		return
 	}
 	s.moveMu.Lock()
@@ -97,7 +105,7 @@ func (s *Store) rebalance(a *automover) {
 
 // windowSums are a class's mean tail age over the window, the seconds in
 // which it evicted, and the sum of its eviction shares.
-func windowSums(w *[automoveWindow]classSample) (age float64, evictedSeconds int, share float64) {
+func windowSums(w []classSample) (age float64, evictedSeconds int, share float64) {
 	for _, smp := range w {
 		age += float64(smp.age)
 		share += smp.evictedShare
@@ -105,5 +113,5 @@ func windowSums(w *[automoveWindow]classSample) (age float64, evictedSeconds int
 			evictedSeconds++
 		}
 	}
-	return age / automoveWindow, evictedSeconds, share
+	return age / float64(len(w)), evictedSeconds, share
 }

@@ -3,10 +3,8 @@ package node
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -14,10 +12,6 @@ import (
 
 	"go.uber.org/zap"
 )
-
-// Version is what the version command reports: memcached's protocol
-// version, so clients that check it treat a node as memcached 1.6.
-const Version = "1.6.21"
 
 // ClusterConfig answers discovery: `config get <key>` and
 // `get AmazonElastiCache:cluster`.
@@ -35,7 +29,7 @@ type Server struct {
 	store   *Store // nil on a configuration endpoint
 	started time.Time
 
-	ln       net.Listener
+	lns      []net.Listener
 	cluster  atomic.Pointer[ClusterConfig]
 	draining atomic.Bool // set under mu
 	stop     chan struct{}
@@ -105,26 +99,11 @@ func (s *Server) clusterConfig() ClusterConfig {
 	return nil
 }
 
-// Listen binds the server's address. Connections are accepted (queued by
-// the kernel) from when it returns.
-func (s *Server) Listen() error {
-	addr := net.JoinHostPort(s.cfg.Listen, strconv.Itoa(s.cfg.Port))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", addr, err)
-	}
-	s.ln = ln
-	return nil
-}
-
-// Addr is the address the server listens on.
-func (s *Server) Addr() *net.TCPAddr { return s.ln.Addr().(*net.TCPAddr) }
-
 // Serve accepts connections until Shutdown; it returns nil then. A
 // temporary accept failure, such as running out of descriptors, is waited
 // out and counted (listen_disabled_num); any other ends Serve.
 func (s *Server) Serve() error {
-	if s.ln == nil {
+	if s.lns == nil {
 		if err := s.Listen(); err != nil {
 			return err
 		}
@@ -137,10 +116,24 @@ func (s *Server) Serve() error {
 	s.serving.Add(1)
 	s.mu.Unlock()
 	defer s.serving.Done()
-	return s.acceptLoop()
+	errc := make(chan error, len(s.lns))
+	for i, ln := range s.lns {
+		// The -l addresses speak TLS under -Z; the notls: ones after them
+		// plain text.
+		useTLS := s.tls != nil && i < max(len(s.cfg.Listen), 1)
+		go func() { errc <- s.acceptLoop(ln, useTLS) }()
+	}
+	var first error
+	for range s.lns {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			s.closeListeners() // the node stops: the other loops too
+		}
+	}
+	return first
 }
 
-func (s *Server) start(nc net.Conn) {
+func (s *Server) start(nc net.Conn, useTLS bool) {
 	if !s.allow.admits(nc.RemoteAddr()) {
 		s.allow.refuse(nc, s.log)
 		return
@@ -153,7 +146,7 @@ func (s *Server) start(nc net.Conn) {
 		_ = nc.Close()
 		return
 	}
-	if s.tls != nil {
+	if useTLS {
 		nc = tls.Server(nc, s.tls.front)
 	}
 	c := newConn(s, nc)
@@ -179,9 +172,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
 	s.mu.Unlock()
 	s.stopOnce.Do(func() { close(s.stop) }) // ends a backoff at once
-	if s.ln != nil {
-		_ = s.ln.Close()
-	}
+	s.closeListeners()
 	// Once Serve has returned no connection can start, so none is missed
 	// below or outlives the store.
 	s.serving.Wait()

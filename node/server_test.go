@@ -92,9 +92,9 @@ func startEMFILEServer(t *testing.T) *servedNode {
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	n := &servedNode{s: s, ln: &emfileListener{Listener: s.ln}, done: make(chan struct{})}
+	n := &servedNode{s: s, ln: &emfileListener{Listener: s.lns[0]}, done: make(chan struct{})}
 	n.ln.failing.Store(true)
-	s.ln = n.ln
+	s.lns[0] = n.ln
 	go func() { n.err = s.Serve(); close(n.done) }()
 	t.Cleanup(func() { n.shutdown(t) })
 	return n
@@ -131,7 +131,7 @@ func TestAcceptBackoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 64)
-	if n, err := nc.Read(buf); err != nil || string(buf[:n]) != "VERSION "+Version+"\r\n" {
+	if n, err := nc.Read(buf); err != nil || string(buf[:n]) != "VERSION "+ProtocolVersion+"\r\n" {
 		t.Fatalf("after EMFILE passed: %q %v", buf[:n], err)
 	}
 }

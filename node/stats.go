@@ -3,18 +3,21 @@ package node
 import (
 	"cmp"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/shoal-cache/shoal/protocol"
 )
 
-// stats serves `stats`, `stats settings|items|slabs|sizes|conns|reset`.
+// stats serves `stats`, `stats settings|items|slabs|sizes|conns|reset`
+// and `stats cachedump` (dump.go).
 func (c *conn) stats(tokens [][]byte) {
 	var b []byte
 	switch {
@@ -34,6 +37,9 @@ func (c *conn) stats(tokens [][]byte) {
 		b = protocol.AppendStat(c.scratch[:0], "sizes_status", "disabled")
 	case string(tokens[1]) == "conns":
 		b = c.s.appendConnStats(c.scratch[:0])
+	case string(tokens[1]) == "cachedump":
+		c.cachedump(tokens)
+		return
 	default:
 		c.write(protocol.RespError)
 		return
@@ -144,8 +150,9 @@ func (s *Server) appendGeneralStats(b []byte) []byte {
 	b = stat(b, "pid", os.Getpid())
 	b = stat(b, "uptime", int64(now.Sub(s.started)/time.Second))
 	b = stat(b, "time", now.Unix())
-	b = stat(b, "version", Version)
+	b = stat(b, "version", ProtocolVersion)
 	b = stat(b, "libevent", "shoal")
+	b = stat(b, "shoal_version", Release)
 	b = stat(b, "pointer_size", 64)
 	b = stat(b, "rusage_user", fmt.Sprintf("%d.%06d", ru.Utime.Sec, ru.Utime.Usec))
 	b = stat(b, "rusage_system", fmt.Sprintf("%d.%06d", ru.Stime.Sec, ru.Stime.Usec))
@@ -218,7 +225,7 @@ func (s *Server) appendSettings(b []byte) []byte {
 	b = stat(b, "maxconns", cfg.ConnLimit)
 	b = stat(b, "tcpport", cfg.Port)
 	b = stat(b, "udpport", 0)
-	b = stat(b, "inter", cfg.Listen)
+	b = stat(b, "inter", strings.Join(cfg.Listen, ","))
 	b = stat(b, "verbosity", int(s.verbosity.Load()))
 	evictions := "on"
 	if cfg.DisableEvictions {
@@ -229,13 +236,18 @@ func (s *Server) appendSettings(b []byte) []byte {
 	b = stat(b, "chunk_size", cfg.MinChunk)
 	b = stat(b, "num_threads", cfg.Threads)
 	b = stat(b, "cas_enabled", !cfg.DisableCAS)
-	b = stat(b, "binding_protocol", "auto-negotiate")
+	b = stat(b, "binding_protocol", s.bindingProtocol())
 	b = stat(b, "auth_enabled_sasl", cfg.SASL)
 	b = stat(b, "auth_enabled_ascii", cmp.Or(cfg.AuthFile, "no"))
 	b = stat(b, "item_size_max", cfg.MaxItemSize)
 	b = stat(b, "shutdown_command", cfg.EnableShutdown)
-	b = stat(b, "slab_reassign", true)
-	b = stat(b, "slab_automove", 1)
+	b = stat(b, "slab_reassign", !cfg.NoSlabReassign)
+	b = stat(b, "slab_automove", cfg.SlabAutomove)
+	b = stat(b, "slab_automove_ratio", cfg.SlabAutomoveRatio)
+	b = stat(b, "slab_automove_window", cfg.SlabAutomoveWindow)
+	b = stat(b, "lru_crawler", !cfg.NoLRUCrawler)
+	b = stat(b, "idle_timeout", int64(cfg.IdleTimeout/time.Second))
+	b = stat(b, "dump_enabled", !cfg.DisableDumping)
 	b = stat(b, "slab_page_size", pageSize)
 	b = stat(b, "flush_enabled", !slices.Contains(cfg.DisabledCommands, "flush_all"))
 	b = appendTLSSettings(b, cfg.TLS)
@@ -319,8 +331,8 @@ func (s *Server) appendConnStats(b []byte) []byte {
 	now := time.Now().Unix()
 	for _, c := range list {
 		p := strconv.FormatUint(c.id, 10) + ":"
-		b = stat(b, p+"addr", "tcp:"+c.nc.RemoteAddr().String())
-		b = stat(b, p+"listen_addr", "tcp:"+c.nc.LocalAddr().String())
+		b = stat(b, p+"addr", netAddr(c.nc.RemoteAddr()))
+		b = stat(b, p+"listen_addr", netAddr(c.nc.LocalAddr()))
 		state := "conn_parse_cmd"
 		if c.idle.Load() {
 			state = "conn_waiting"
@@ -329,6 +341,24 @@ func (s *Server) appendConnStats(b []byte) []byte {
 		b = stat(b, p+"secs_since_last_cmd", now-c.lastCmd.Load())
 	}
 	return b
+}
+
+// bindingProtocol is the protocol connections speak, as memcached's stats
+// settings shows -B (authentication forces one, as there).
+func (s *Server) bindingProtocol() string {
+	if p := s.protocol(); p != "auto" {
+		return p
+	}
+	return "auto-negotiate"
+}
+
+// netAddr writes an address as memcached's stats conns does: tcp:IP:PORT,
+// or for a UNIX socket unix:PATH.
+func netAddr(a net.Addr) string {
+	if u, ok := a.(*net.UnixAddr); ok {
+		return "unix:" + strings.TrimPrefix(u.Name, "@") // Go names an unbound client "@"
+	}
+	return a.Network() + ":" + a.String()
 }
 
 // SetMemoryLimit changes the item memory limit (cache_memlimit). Pages

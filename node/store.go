@@ -24,6 +24,17 @@ type StoreConfig struct {
 	MinChunk         int     // key and value bytes of the smallest class
 	DisableCAS       bool    // report CAS 0, as memcached -C does
 	DisableEvictions bool    // fail stores instead of evicting, as memcached -M does
+	// NoPageMoves keeps every page in the class it was first given to, as
+	// memcached's no_slab_reassign: a class with nothing to evict fails
+	// its stores once memory is full.
+	NoPageMoves bool
+	// Automove moves pages between classes by their eviction rates and
+	// tail ages (slab_automove=1), over the last AutomoveWindow seconds
+	// with AutomoveRatio (see rebalance.go).
+	Automove       bool
+	AutomoveRatio  float64
+	AutomoveWindow int
+	NoCrawler      bool // no background crawler (no_lru_crawler)
 }
 
 // pageSize is memcached's slab page size; larger items get larger pages.
@@ -59,6 +70,9 @@ func NewStore(cfg StoreConfig) (*Store, error) {
 	}
 	if cfg.MaxItemSize < 1024 {
 		return nil, fmt.Errorf("max item size %d below 1 KB", cfg.MaxItemSize)
+	}
+	if cfg.Automove && (cfg.AutomoveWindow < 3 || !(cfg.AutomoveRatio > 0 && cfg.AutomoveRatio <= 1)) {
+		return nil, fmt.Errorf("automove window %d (want 3 or more) or ratio %v (want 0 to 1)", cfg.AutomoveWindow, cfg.AutomoveRatio)
 	}
 	ps := pageSize
 	for ps < cfg.MaxItemSize {
@@ -100,7 +114,7 @@ func (s *Store) stopBackground() { s.stopOnce.Do(func() { close(s.stopTick) }) }
 func (s *Store) tick() {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	mover := newAutomover(len(s.slabs.classes))
+	mover := newAutomover(len(s.slabs.classes), s.cfg.AutomoveWindow, s.cfg.AutomoveRatio)
 	for {
 		select {
 		case <-s.stopTick:
@@ -111,8 +125,10 @@ func (s *Store) tick() {
 				s.flushAt.Store(0)
 				s.flushCAS.Store(s.cas.Load() + 1)
 			}
-			s.crawl(crawlBudget)
-			if !s.cfg.DisableEvictions {
+			if !s.cfg.NoCrawler {
+				s.crawl(crawlBudget)
+			}
+			if s.cfg.Automove && !s.cfg.NoPageMoves && !s.cfg.DisableEvictions {
 				s.rebalance(mover)
 			}
 		}

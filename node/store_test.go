@@ -373,7 +373,7 @@ func TestStoreItemsCostTheHeapNothing(t *testing.T) {
 func TestStoreRebalanceFollowsWorkload(t *testing.T) {
 	s := newTestStore(t, 8)
 	fill(t, s, "small", 100000, 100) // memory full of small items
-	a := newAutomover(len(s.slabs.classes))
+	a := newAutomover(len(s.slabs.classes), DefaultAutomoveWindow, DefaultAutomoveRatio)
 	s.clock.now.Store(s.Now() + 100) // the small items grow old
 	big := s.slabs.classFor(itemSize(5, 20000))
 	pages := func() int {
@@ -385,7 +385,7 @@ func TestStoreRebalanceFollowsWorkload(t *testing.T) {
 		fill(t, s, fmt.Sprint("big", second, "-"), 60, 20000)
 		s.clock.now.Add(1)
 		s.rebalance(a)
-		if second == automoveWindow && pages() > 1 {
+		if second == DefaultAutomoveWindow && pages() > 1 {
 			t.Fatalf("%d pages moved to the 20 KB class within the first window", pages()-1)
 		}
 	}

@@ -59,7 +59,7 @@ func (c *conn) textCommand() error {
 	case "flush_all":
 		c.flushAll(tokens)
 	case "version":
-		c.write([]byte("VERSION " + Version + "\r\n"))
+		c.write([]byte("VERSION " + ProtocolVersion + "\r\n"))
 	case "verbosity":
 		c.verbosity(tokens)
 	case "quit":
@@ -74,6 +74,8 @@ func (c *conn) textCommand() error {
 		c.shutdown(tokens)
 	case "refresh_certs":
 		c.refreshCerts(tokens)
+	case "lru_crawler":
+		c.lruCrawler(tokens)
 	default:
 		return c.unknownCommand(tokens)
 	}

@@ -728,10 +728,11 @@ func TestTextStatsFields(t *testing.T) {
 		"delete_misses", "delete_hits", "incr_misses", "incr_hits", "decr_misses", "decr_hits", "cas_misses",
 		"cas_hits", "cas_badval", "touch_hits", "touch_misses", "threads", "limit_maxbytes", "bytes",
 		"curr_items", "total_items", "evictions", "reclaimed"}
-	// shoal's additions: ElastiCache's discovery counters, and
-	// total_malloced, which memcached reports under stats slabs.
+	// shoal's additions: ElastiCache's discovery counters, total_malloced,
+	// which memcached reports under stats slabs, shoal's own version, and
+	// the allow list's refusals (--allow).
 	extensions := map[string]bool{"cmd_config_get": true, "curr_config": true, "total_malloced": true,
-		"allow_refused": true} // shoal's own: the allow list (--allow)
+		"shoal_version": true, "allow_refused": true}
 	names := make([][]string, len(peers))
 	for i, p := range peers {
 		p.s.do(t, "set a 0 0 5\r\nhello\r\n")

@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -18,28 +17,45 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/shoal-cache/shoal/internal/settings"
 )
 
 func main() {
-	var o options
-	flag.StringVar(&o.memcached, "memcached", "/usr/bin/memcached", "memcached binary")
-	flag.StringVar(&o.shoal, "shoal", "bin/shoal", "shoal binary")
-	flag.StringVar(&o.b, "b", "shoal", "the server compared with memcached: shoal, or memcached to try the harness")
-	flag.IntVar(&o.memoryMB, "m", 1024, "memory limit of each server, in megabytes")
-	flag.IntVar(&o.threads, "t", 1, "threads of each server")
-	flag.IntVar(&o.cpu, "server-cpu", 0, "CPU the servers are pinned to")
-	flag.IntVar(&o.rounds, "rounds", 3, "rounds of A B runs")
-	flag.DurationVar(&o.duration, "duration", 4*time.Second, "measured load per run")
-	flag.StringVar(&o.out, "out", "bench/results", "folder of the results")
-	flag.StringVar(&o.only, "only", "", "run only the workload of this name")
-	flag.Parse()
-
+	o, set := defaultOptions(), settings.New(pflag.CommandLine)
+	compareOptions(set.Flags, &o)
+	pflag.Parse()
+	if err := set.Load(); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
+}
+
+func defaultOptions() options {
+	return options{memcached: "/usr/bin/memcached", shoal: "bin/shoal", b: "shoal", memoryMB: 1024, threads: 1,
+		rounds: 3, duration: 4 * time.Second, out: "bench/results"}
+}
+
+// compareOptions declares the options, bound to o.
+func compareOptions(f *pflag.FlagSet, o *options) {
+	f.StringVar(&o.memcached, "memcached", o.memcached, "memcached binary")
+	f.StringVar(&o.shoal, "shoal", o.shoal, "shoal binary")
+	f.StringVarP(&o.b, "against", "b", o.b, "the server compared with memcached: shoal, or memcached to try the harness")
+	f.IntVarP(&o.memoryMB, "memory-limit", "m", o.memoryMB, "memory limit of each server, in megabytes")
+	f.IntVarP(&o.threads, "threads", "t", o.threads, "threads of each server")
+	f.IntVar(&o.cpu, "server-cpu", o.cpu, "CPU the servers are pinned to")
+	f.IntVar(&o.rounds, "rounds", o.rounds, "rounds of A B runs")
+	f.DurationVar(&o.duration, "duration", o.duration, "measured load per run")
+	f.StringVar(&o.out, "out", o.out, "folder of the results")
+	f.StringVar(&o.only, "only", o.only, "run only the workload of this name")
 }
 
 type options struct {

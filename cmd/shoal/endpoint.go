@@ -2,19 +2,28 @@ package main
 
 import (
 	"context"
+	"errors"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
 	"go.uber.org/zap"
 
 	"github.com/shoal-cache/shoal/discovery"
+	"github.com/shoal-cache/shoal/internal/settings"
 	"github.com/shoal-cache/shoal/node"
 )
 
 func init() { subcommands = append(subcommands, endpointCommand()) }
 
+// endpointSettings is what `shoal endpoint` is configured with: a node's
+// server, process and gossip options, no storage.
+type endpointSettings struct {
+	set    *settings.Set
+	server node.Config
+	gossip gossipSettings
+	proc   processSettings
+}
+
 func endpointCommand() *cobra.Command {
-	v := viper.New()
 	cmd := &cobra.Command{
 		Use:   "endpoint",
 		Short: "Run a configuration endpoint for auto-discovery",
@@ -25,53 +34,48 @@ name and point clients at it. Every node answers discovery too, so losing the
 endpoint loses nothing but the name.
 
 The endpoint always gossips (on the listen address, port 7946, unless --gossip
-says otherwise); the first member of a cluster needs no --join.`,
+says otherwise); the first member of a cluster needs no --join. It takes the
+node's server, process and gossip options, from the same sources.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := readConfigFile(v); err != nil {
-				return err
-			}
-			return runEndpoint(cmd.Context(), v)
-		},
 	}
-	f := cmd.Flags()
-	d := node.DefaultConfig()
-	f.IntP("port", "p", d.Port, "TCP port to listen on")
-	f.StringP("listen", "l", d.Listen, "interface to listen on (0.0.0.0 for all)")
-	f.IntP("conn-limit", "c", d.ConnLimit, "max simultaneous connections")
-	f.CountP("verbose", "v", "verbose logging")
-	f.String("config", "", "config file (YAML, TOML or JSON)")
-	addDiscoveryFlags(f)
-	bindConfig(v, f)
+	es := &endpointSettings{server: node.DefaultConfig(), gossip: defaultGossip()}
+	es.server.NoStorage = true
+	es.set = settings.New(cmd.Flags())
+	ext := es.set.Extended("extended", "o", "comma separated extended options, memcached's: ssl_*, idle_timeout, ...")
+	serverOptions(es.set, &es.server, ext)
+	processOptions(es.set, &es.proc)
+	gossipOptions(es.set, &es.gossip)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if es.proc.printInfo() {
+			return nil
+		}
+		if err := es.load(); err != nil {
+			return err
+		}
+		return runServer(cmd.Context(), "configuration endpoint", es.server, es.proc, es.set.Warnings(), es.join)
+	}
 	return cmd
 }
 
-func runEndpoint(ctx context.Context, v *viper.Viper) error {
-	cfg := node.DefaultConfig()
-	cfg.Listen, cfg.Port, cfg.ConnLimit = v.GetString("listen"), v.GetInt("port"), v.GetInt("conn-limit")
-	cfg.Verbosity = v.GetInt("verbose")
-	cfg.NoStorage = true
-	if err := cfg.Validate(); err != nil {
+func (es *endpointSettings) load() error {
+	if err := es.set.Load(); err != nil {
 		return err
 	}
-	log := newLogger(cfg.Verbosity)
-	defer func() { _ = log.Sync() }()
-	if err := raiseFileLimit(cfg, log); err != nil {
+	if err := es.server.Validate(); err != nil {
 		return err
 	}
-	srv, err := node.NewServer(cfg, log)
+	if es.server.UnixSocket != "" {
+		return errors.New("an endpoint gossips, which needs a TCP address, and -s turns TCP off")
+	}
+	return es.gossip.Validate()
+}
+
+// join always joins: gossip is what an endpoint is for.
+func (es *endpointSettings) join(ctx context.Context, srv *node.Server, log *zap.Logger) (*discovery.Member, func(), error) {
+	m, err := es.gossip.joinMember(ctx, srv, discovery.RoleEndpoint, log)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if err := srv.Listen(); err != nil {
-		return err
-	}
-	return serve(ctx, srv, log, func(ctx context.Context) (func(), error) {
-		m, err := joinMember(ctx, srv, v, discovery.RoleEndpoint, log)
-		if err != nil {
-			return nil, err
-		}
-		log.Info("shoal configuration endpoint started", zap.Stringer("addr", srv.Addr()), zap.String("gossip", m.GossipAddr()))
-		return func() { leaveMember(m, v, log) }, nil
-	})
+	log.Info("gossiping", zap.String("gossip", m.GossipAddr()))
+	return m, func() { es.gossip.leaveMember(m, log) }, nil
 }

@@ -11,10 +11,9 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-)
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "1.6.0-shoal"
+	"github.com/shoal-cache/shoal/node"
+)
 
 func main() {
 	root := &cobra.Command{
@@ -22,8 +21,9 @@ func main() {
 		Short:         "shoal is a memcached-compatible distributed cache",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       version,
+		Version:       node.VersionLine(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n") // the line shoal node -V prints
 	root.AddCommand(subcommands...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "shoal:", err)

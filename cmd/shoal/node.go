@@ -1,17 +1,13 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"runtime"
-	"strconv"
-	"strings"
+	"errors"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"github.com/spf13/viper"
 	"go.uber.org/zap"
 
+	"github.com/shoal-cache/shoal/internal/settings"
 	"github.com/shoal-cache/shoal/node"
 )
 
@@ -20,152 +16,74 @@ func init() {
 	subcommands = append(subcommands, cmd)
 }
 
-// nodeCommand is `shoal node`, and the viper its settings are read from.
-func nodeCommand() (*cobra.Command, *viper.Viper) {
-	v := viper.New()
+// nodeSettings is everything `shoal node` is configured with.
+type nodeSettings struct {
+	set    *settings.Set
+	node   node.Config
+	gossip gossipSettings
+	proc   processSettings
+}
+
+// newNodeSettings declares the node's options on flags, bound to settings
+// at their defaults.
+func newNodeSettings(flags *pflag.FlagSet) *nodeSettings {
+	ns := &nodeSettings{node: node.DefaultConfig(), gossip: defaultGossip()}
+	ns.set = settings.New(flags)
+	ext := ns.set.Extended("extended", "o", "comma separated extended options, memcached's: ssl_*, slab_automove, idle_timeout, no_lru_crawler, ... (the README lists them all)")
+	serverOptions(ns.set, &ns.node, ext)
+	storeOptions(ns.set, &ns.node, ext)
+	processOptions(ns.set, &ns.proc)
+	gossipOptions(ns.set, &ns.gossip)
+	return ns
+}
+
+// load fills the settings the command line left alone and checks them.
+func (ns *nodeSettings) load() error {
+	if err := ns.set.Load(); err != nil {
+		return err
+	}
+	if err := ns.node.Validate(); err != nil {
+		return err
+	}
+	if ns.gossip.enabled() && ns.node.UnixSocket != "" {
+		return errors.New("a node that gossips needs a TCP address, and -s turns TCP off")
+	}
+	return ns.gossip.Validate()
+}
+
+// nodeCommand is `shoal node`, and the settings it fills.
+func nodeCommand() (*cobra.Command, *nodeSettings) {
 	cmd := &cobra.Command{
 		Use:   "node",
 		Short: "Run a cache node (a drop-in for memcached)",
 		Long: `Run a cache node: a memcached 1.6 compatible server (text, meta and binary
-protocols) with slab-allocated storage.
+protocols) with slab-allocated storage. It takes memcached 1.6's options with
+memcached's meaning; those that mean nothing for shoal are accepted with a
+warning at startup, and UDP (-U) and SASL (-S) are refused, saying why.
 
-Every flag can also be set in a config file (--config, YAML/TOML/JSON, keys
-named like the long flags) or in an environment variable SHOAL_<FLAG>, with
-dashes as underscores: SHOAL_MEMORY_LIMIT=1024. Flags win over the
+Every option can also be set in a config file (--config: YAML, TOML or JSON
+with keys named like the long options, or memcached-style, one option a line
+as /etc/memcached.conf) or in an environment variable SHOAL_<OPTION>, with
+dashes as underscores: SHOAL_MEMORY_LIMIT=1024. Options win over the
 environment, which wins over the file.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := nodeConfig(v)
-			if err != nil {
-				return err
-			}
-			return runNode(cmd.Context(), cfg, v)
-		},
 	}
-	addNodeFlags(cmd.Flags())
-	addDiscoveryFlags(cmd.Flags())
-	bindConfig(v, cmd.Flags())
-	return cmd, v
-}
-
-func addNodeFlags(f *pflag.FlagSet) {
-	d := node.DefaultConfig()
-	f.IntP("port", "p", d.Port, "TCP port to listen on")
-	f.StringP("listen", "l", d.Listen, "interface to listen on (0.0.0.0 for all)")
-	f.IntP("memory-limit", "m", d.MemoryLimitMB, "item memory in megabytes")
-	f.IntP("conn-limit", "c", d.ConnLimit, "max simultaneous connections")
-	f.IntP("threads", "t", d.Threads, "number of cores to serve on")
-	f.StringP("max-item-size", "I", "1m", "max item size (k and m suffixes), 1k to 1g")
-	f.Float64P("slab-growth-factor", "f", d.GrowthFactor, "chunk size growth factor")
-	f.IntP("slab-min-size", "n", d.MinChunk, "min space for key+value+flags in the smallest chunk")
-	f.BoolP("disable-cas", "C", false, "disable use of CAS")
-	f.BoolP("disable-evictions", "M", false, "return an error on memory exhausted instead of evicting")
-	f.BoolP("enable-shutdown", "A", false, "enable the ascii shutdown command")
-	f.CountP("verbose", "v", "verbose logging (-vv for more)")
-	f.String("config", "", "config file (YAML, TOML or JSON)")
-}
-
-// bindConfig lets viper read every flag from the config file and SHOAL_*
-// environment variables too.
-func bindConfig(v *viper.Viper, f *pflag.FlagSet) {
-	_ = v.BindPFlags(f)
-	v.SetEnvPrefix("SHOAL")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
-	v.AutomaticEnv()
-}
-
-func readConfigFile(v *viper.Viper) error {
-	if file := v.GetString("config"); file != "" {
-		v.SetConfigFile(file)
-		if err := v.ReadInConfig(); err != nil {
-			return fmt.Errorf("reading config file: %w", err)
+	ns := newNodeSettings(cmd.Flags())
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if ns.proc.printInfo() {
+			return nil
 		}
+		if err := ns.load(); err != nil {
+			return err
+		}
+		c := ns.node
+		return runServer(cmd.Context(), "node", c, ns.proc, ns.set.Warnings(), ns.gossip.joinCluster,
+			zap.Int("memory_limit_mb", c.MemoryLimitMB), zap.Int("conn_limit", c.ConnLimit),
+			zap.Int("threads", c.Threads), zap.Int("max_item_size", c.MaxItemSize),
+			zap.Float64("growth_factor", c.GrowthFactor), zap.Int("slab_min_size", c.MinChunk),
+			zap.Bool("cas", !c.DisableCAS), zap.Bool("evictions", !c.DisableEvictions))
 	}
-	return nil
-}
-
-func nodeConfig(v *viper.Viper) (node.Config, error) {
-	if err := readConfigFile(v); err != nil {
-		return node.Config{}, err
-	}
-	size, err := parseSize(v.GetString("max-item-size"))
-	if err != nil {
-		return node.Config{}, err
-	}
-	cfg := node.Config{
-		Listen:           v.GetString("listen"),
-		Port:             v.GetInt("port"),
-		MemoryLimitMB:    v.GetInt("memory-limit"),
-		ConnLimit:        v.GetInt("conn-limit"),
-		Threads:          v.GetInt("threads"),
-		MaxItemSize:      size,
-		GrowthFactor:     v.GetFloat64("slab-growth-factor"),
-		MinChunk:         v.GetInt("slab-min-size"),
-		DisableCAS:       v.GetBool("disable-cas"),
-		DisableEvictions: v.GetBool("disable-evictions"),
-		EnableShutdown:   v.GetBool("enable-shutdown"),
-		Verbosity:        v.GetInt("verbose"),
-	}
-	return cfg, cfg.Validate()
-}
-
-// parseSize reads a size like memcached's -I: bytes, or k/m/g suffixed.
-func parseSize(s string) (int, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	mult := 1
-	switch {
-	case strings.HasSuffix(s, "k"):
-		mult, s = 1<<10, s[:len(s)-1]
-	case strings.HasSuffix(s, "m"):
-		mult, s = 1<<20, s[:len(s)-1]
-	case strings.HasSuffix(s, "g"):
-		mult, s = 1<<30, s[:len(s)-1]
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	return n * mult, nil
-}
-
-func newLogger(verbosity int) *zap.Logger {
-	cfg := zap.NewProductionConfig()
-	cfg.Encoding = "console"
-	cfg.EncoderConfig.EncodeTime = zapISOTime
-	cfg.Level = zap.NewAtomicLevelAt(zap.InfoLevel)
-	if verbosity > 0 {
-		cfg.Level = zap.NewAtomicLevelAt(zap.DebugLevel)
-	}
-	log, err := cfg.Build()
-	if err != nil {
-		return zap.NewNop()
-	}
-	return log
-}
-
-func runNode(ctx context.Context, cfg node.Config, v *viper.Viper) error {
-	runtime.GOMAXPROCS(cfg.Threads)
-	log := newLogger(cfg.Verbosity)
-	defer func() { _ = log.Sync() }()
-	if err := raiseFileLimit(cfg, log); err != nil {
-		return err
-	}
-	srv, err := node.NewServer(cfg, log)
-	if err != nil {
-		return err
-	}
-	if err := srv.Listen(); err != nil {
-		return err
-	}
-	log.Info("shoal node started", zap.Stringer("addr", srv.Addr()),
-		zap.Int("memory_limit_mb", cfg.MemoryLimitMB), zap.Int("conn_limit", cfg.ConnLimit),
-		zap.Int("threads", cfg.Threads), zap.Int("max_item_size", cfg.MaxItemSize),
-		zap.Float64("growth_factor", cfg.GrowthFactor), zap.Int("slab_min_size", cfg.MinChunk),
-		zap.Bool("cas", !cfg.DisableCAS), zap.Bool("evictions", !cfg.DisableEvictions))
-
-	return serve(ctx, srv, log, func(ctx context.Context) (func(), error) {
-		return joinCluster(ctx, srv, v, log)
-	})
+	return cmd, ns
 }
 
 // flushOnDrop is a node's discovery.Config.OnDropped. While a node is out of

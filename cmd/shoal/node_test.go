@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,31 +17,33 @@ import (
 // Settings come from flags, then SHOAL_* variables, then the config file.
 func TestNodeConfigSources(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "shoal.yaml")
-	yaml := "memory-limit: 128\nport: 12000\nslab-growth-factor: 1.5\nmax-item-size: 2m\n"
+	yaml := "memory-limit: 128\nport: 12000\nslab-growth-factor: 1.5\nmax-item-size: 2m\nextended: idle_timeout=5,slab_automove=0\n"
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("SHOAL_PORT", "13000")
 	t.Setenv("SHOAL_DISABLE_CAS", "true")
-	cmd, v := nodeCommand()
-	if err := cmd.ParseFlags([]string{"--config", file, "-m", "256", "-M"}); err != nil {
+	cmd, ns := nodeCommand()
+	if err := cmd.ParseFlags([]string{"--config", file, "-m", "256M", "-M", "-o", "slab_automove=2"}); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := nodeConfig(v)
-	if err != nil {
+	if err := ns.load(); err != nil {
 		t.Fatal(err)
 	}
+	cfg := ns.node
 	checks := []struct {
 		name      string
 		got, want any
 	}{
-		{"memory limit (flag over file)", cfg.MemoryLimitMB, 256},
+		{"memory limit (flag over file, with memcached's M)", cfg.MemoryLimitMB, 256},
 		{"port (environment over file)", cfg.Port, 13000},
 		{"growth factor (file)", cfg.GrowthFactor, 1.5},
 		{"max item size (file, with suffix)", cfg.MaxItemSize, 2 << 20},
 		{"disable CAS (environment)", cfg.DisableCAS, true},
 		{"disable evictions (short flag)", cfg.DisableEvictions, true},
-		{"listen (default)", cfg.Listen, "127.0.0.1"},
+		{"listen (default)", strings.Join(cfg.Listen, ","), "127.0.0.1"},
+		{"idle timeout (file suboption)", cfg.IdleTimeout, 5 * time.Second},
+		{"slab automove (flag suboption over file)", cfg.SlabAutomove, 2},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -49,15 +52,34 @@ func TestNodeConfigSources(t *testing.T) {
 	}
 }
 
-func TestParseSize(t *testing.T) {
+func TestParseItemSize(t *testing.T) {
 	for in, want := range map[string]int{"1024": 1024, "1k": 1 << 10, "1m": 1 << 20, "2M": 2 << 20, "1g": 1 << 30} {
-		if got, err := parseSize(in); err != nil || got != want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		if got, err := parseItemSize(in); err != nil || got != want {
+			t.Errorf("parseItemSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"", "x", "-1", "0", "1t"} {
-		if _, err := parseSize(in); err == nil {
-			t.Errorf("parseSize(%q) accepted", in)
+		if _, err := parseItemSize(in); err == nil {
+			t.Errorf("parseItemSize(%q) accepted", in)
+		}
+	}
+}
+
+// -m is megabytes, with the M suffix memcached's atoi lets through; a
+// suffix memcached would misread is refused.
+func TestParseMegabytes(t *testing.T) {
+	for in, want := range map[string]int{"64": 64, "64M": 64, "64m": 64, "1024MB": 1024, "0": 0} {
+		if got, err := parseMegabytes(in); err != nil || got != want {
+			t.Errorf("parseMegabytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"1g":  `-m takes megabytes: memcached 1.6 reads only the number in front, so it would take "1g" as 1 MB; for a gigabyte write 1024`,
+		"64k": `-m takes megabytes: memcached 1.6 reads only the number in front, so it would take "64k" as 64 MB; for a gigabyte write 1024`,
+		"x":   `-m takes megabytes: memcached 1.6 reads only the number in front, so it would take "x" as 0 MB; for a gigabyte write 1024`,
+	} {
+		if _, err := parseMegabytes(in); err == nil || err.Error() != want {
+			t.Errorf("parseMegabytes(%q): %v, want %s", in, err, want)
 		}
 	}
 }
