@@ -3,8 +3,8 @@ package node
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"io/fs"
+	"net/netip"
 	"runtime"
 	"time"
 )
@@ -40,8 +40,8 @@ type Config struct {
 	TLS              TLSConfig // -Z and -o ssl_*
 	// Allow, when not empty, is the networks clients may connect from
 	// (--allow); others are closed at once.
-	Allow []netip.Prefix
-	DisableDumping   bool      // -X: refuse stats cachedump and lru_crawler metadump
+	Allow          []netip.Prefix
+	DisableDumping bool // -X: refuse stats cachedump and lru_crawler metadump
 	// IdleTimeout closes a connection that waits this long for a command
 	// (-o idle_timeout); 0 never.
 	IdleTimeout time.Duration

@@ -84,9 +84,16 @@ func TestTLSMatchesMemcached(t *testing.T) {
 		if strings.Contains(string(b), "END") || strings.Contains(string(b), "ERROR") {
 			t.Errorf("%s answered plaintext on its TLS port: %q", pr.name, b)
 		}
+		// The failed handshake is counted once the server has seen it fail:
+		// wait for it. memcached's count is not deterministic (0, 1 or 2 for
+		// this one failure over runs), so it is only logged.
 		st := tlsStats(t, pr.addr, p.ClientTLS())
-		// memcached sometimes counts an ended connection as a second error.
-		if pr.name == "memcached" && st["ssl_handshake_errors"] == "2" {
+		for deadline := time.Now().Add(3 * time.Second); st["ssl_handshake_errors"] == "0" && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+			st = tlsStats(t, pr.addr, p.ClientTLS())
+		}
+		if pr.name == "memcached" {
+			t.Logf("memcached: ssl_handshake_errors %s after one plaintext connection", st["ssl_handshake_errors"])
 			st["ssl_handshake_errors"] = "1"
 		}
 		if st["ssl_handshake_errors"] != "1" || st["time_since_server_cert_refresh"] == "" {

@@ -157,4 +157,6 @@ func joinPrefixes(ps []netip.Prefix) string {
 	return strings.Join(s, ",")
 }
 
-func parseAllow(list string) ([]netip.Prefix, error) { return node.ParseAllow(strings.Split(list, ",")) }
+func parseAllow(list string) ([]netip.Prefix, error) {
+	return node.ParseAllow(strings.Split(list, ","))
+}
