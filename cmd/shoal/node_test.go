@@ -17,7 +17,7 @@ import (
 // Settings come from flags, then SHOAL_* variables, then the config file.
 func TestNodeConfigSources(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "shoal.yaml")
-	yaml := "memory-limit: 128\nport: 12000\nslab-growth-factor: 1.5\nmax-item-size: 2m\nextended: idle_timeout=5,slab_automove=0\n"
+	yaml := "memory-limit: 128\nport: 12000\nslab-growth-factor: 1.5\nmax-item-size: 2m\nextended: idle_timeout=5,slab_automove=0,ssl_min_version=3\n"
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +44,7 @@ func TestNodeConfigSources(t *testing.T) {
 		{"listen (default)", strings.Join(cfg.Listen, ","), "127.0.0.1"},
 		{"idle timeout (file suboption)", cfg.IdleTimeout, 5 * time.Second},
 		{"slab automove (flag suboption over file)", cfg.SlabAutomove, 2},
+		{"TLS minimum version (memcached's 3)", cfg.TLS.MinVersion, "tlsv1.3"},
 	}
 	for _, c := range checks {
 		if c.got != c.want {

@@ -26,7 +26,7 @@ func tlsSuboptions(ext *settings.Extended, t *node.TLSConfig) {
 		if err := setIntIn(&n, 0, 3, "invalid ssl_min_version: 0 (TLS 1.0), 1 (TLS 1.1), 2 (TLS 1.2) or 3 (TLS 1.3)")(v); err != nil {
 			return err
 		}
-		t.MinVersion = v
+		t.MinVersion = "tlsv1." + strconv.Itoa(n) // as memcached's stats settings names it
 		return nil
 	})
 	ext.Switch("ssl_session_cache", func() { t.SessionCache = true })
