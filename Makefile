@@ -31,7 +31,7 @@ deps:
 	command -v saslpasswd2 >/dev/null 2>&1 || need="$$need sasl2-bin libsasl2-modules"; \
 	if [ -n "$$need" ]; then \
 		echo "installing:$$need"; \
-		apt-get update -qq && apt-get install -y -qq $$need >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
 	fi
 
 vet:
