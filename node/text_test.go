@@ -560,7 +560,7 @@ func textCases(now time.Time) []textCase {
 		{name: "HTTP PUT closes", req: []string{"PUT /x HTTP/1.0\r\n"}, closed: true},
 		{name: "HTTP DELETE without a path closes", req: []string{"DELETE HTTP/1.1\r\n"}, closed: true},
 		{name: "a one-letter command is no HTTP method", req: []string{"G / HTTP/1.0\r\n"}, want: "ERROR\r\n"},
-		{name: "HTTP after a command closes", req: []string{"set h 0 0 1\r\nx\r\n", "POST /api HTTP/1.1\r\nget h\r\n"},
+		{name: "HTTP after a command closes", req: []string{"set h 0 0 1\r\nx\r\n", barrier, "POST /api HTTP/1.1\r\nget h\r\n"},
 			want: "STORED\r\n", closed: true},
 		{name: "a get of keys named like HTTP is a get", req: []string{"get / HTTP/1.0\r\n"}, want: "END\r\n"},
 		{name: "HTTP/ only counts last", req: []string{"FOO HTTP/1.1 x\r\n"}, want: "ERROR\r\n"},
