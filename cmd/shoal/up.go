@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/shoal-cache/shoal/internal/selfcert"
 	"github.com/shoal-cache/shoal/internal/settings"
 	"github.com/shoal-cache/shoal/protocol"
 )
@@ -29,6 +30,7 @@ type upSettings struct {
 	MemoryMB   int
 	Wait       time.Duration
 	Restart    bool
+	TLS        bool     // a throwaway CA and certificate, TLS everywhere
 	nodeArgs   []string // after --, for every node
 }
 
@@ -98,6 +100,7 @@ The default ports (21211 and up, 27946 and up) stay clear of a memcached on
 	u.MemoryMB = 64
 	f.DurationVar(&u.Wait, "wait", 30*time.Second, "how long to wait for the cluster to form")
 	f.BoolVar(&u.Restart, "restart", false, "start a process that exits again")
+	f.BoolVar(&u.TLS, "tls", false, "serve TLS everywhere, with a throwaway CA and certificate made in a temporary directory")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if cmd.ArgsLenAtDash() != 0 && len(args) > 0 {
 			return fmt.Errorf("unexpected %q: node options go after --", args[0])
@@ -123,9 +126,27 @@ func runUp(ctx context.Context, u upSettings) error {
 	defer stop()
 	c := &cluster{exe: exe, restart: u.Restart, exited: make(chan *child, 2*u.Nodes+2)}
 	defer c.stop()
+	if u.TLS {
+		dir, err := os.MkdirTemp("", "shoal-up-tls-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		files, err := selfcert.Make(dir, u.Host, "localhost")
+		if err != nil {
+			return err
+		}
+		if c.connect.TLS, err = files.ClientConfig(); err != nil {
+			return err
+		}
+		c.tlsArgs = files.ServerOptions()
+		c.tlsHint = fmt.Sprintf("TLS everywhere; CA %s. Try:\n  printf 'version\\r\\n' | openssl s_client -quiet -CAfile %s -connect %s\n",
+			files.CAFile, files.CAFile, net.JoinHostPort(u.Host, strconv.Itoa(u.Port)))
+	}
 	if err := c.form(ctx, u); err != nil {
 		return err
 	}
+	fmt.Print(c.tlsHint)
 	fmt.Println("Ctrl-C stops the cluster")
 	return c.supervise(ctx)
 }
@@ -135,7 +156,7 @@ func runUp(ctx context.Context, u upSettings) error {
 func (c *cluster) form(ctx context.Context, u upSettings) error {
 	addr := func(port int) string { return net.JoinHostPort(u.Host, strconv.Itoa(port)) }
 	endpoint, seed := addr(u.Port), addr(u.GossipPort)
-	if err := c.start("endpoint", "endpoint", "-l", u.Host, "-p", strconv.Itoa(u.Port), "--gossip", seed, "--name", "endpoint"); err != nil {
+	if err := c.start("endpoint", append([]string{"endpoint", "-l", u.Host, "-p", strconv.Itoa(u.Port), "--gossip", seed, "--name", "endpoint"}, c.tlsArgs...)...); err != nil {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(ctx, u.Wait)
@@ -144,12 +165,12 @@ func (c *cluster) form(ctx context.Context, u upSettings) error {
 	for i := 1; i <= u.Nodes; i++ {
 		name := "node-" + strconv.Itoa(i)
 		args := slices.Concat([]string{"node", "-l", u.Host, "-p", strconv.Itoa(u.Port + i), "-m", strconv.Itoa(u.MemoryMB),
-			"--gossip", addr(u.GossipPort + i), "--join", seed, "--name", name}, u.nodeArgs)
+			"--gossip", addr(u.GossipPort + i), "--join", seed, "--name", name}, u.nodeArgs, c.tlsArgs)
 		if err := c.start(name, args...); err != nil {
 			return err
 		}
 		var err error
-		if cfg, err = waitForNodes(wctx, endpoint, i, c.children); err != nil {
+		if cfg, err = waitForNodes(wctx, endpoint, c.connect, i, c.children); err != nil {
 			return err
 		}
 	}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -12,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoal-cache/shoal/client"
+	"github.com/shoal-cache/shoal/internal/selfcert"
 	"github.com/shoal-cache/shoal/internal/testproc"
 )
 
@@ -151,5 +155,35 @@ func TestMakeRunPassesArgs(t *testing.T) {
 	}
 	if want := "./bin/shoal up --nodes 3 --restart -- -I 2m\n"; !strings.HasSuffix(string(out), want) {
 		t.Errorf("make -n run ARGS=...:\n%s\nwant it to end with %q", out, want)
+	}
+}
+
+// shoal up --tls serves TLS everywhere with a throwaway CA, and prints how
+// to connect: the Go client discovers the cluster over TLS through the
+// endpoint, trusting that CA, and stores and reads a key.
+func TestUpTLS(t *testing.T) {
+	p, _ := startUp(t, "--tls")
+	waitOutput(t, p, "Ctrl-C stops the cluster\n", 10*time.Second)
+	m := regexp.MustCompile(`openssl s_client -quiet -CAfile (\S+) -connect (\S+)\n`).FindStringSubmatch(p.Output())
+	if m == nil {
+		t.Fatalf("no openssl s_client line:\n%s", p.Output())
+	}
+	files := selfcert.Files{CAFile: m[1]}
+	cfg, err := files.ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.New(ctx, client.Config{Endpoints: []string{m[2]}, TLS: cfg})
+	if err != nil {
+		t.Fatalf("discovering over TLS: %v", err)
+	}
+	defer c.Close()
+	if err := c.Set(ctx, &client.Item{Key: "k", Value: []byte("tls")}); err != nil {
+		t.Fatal(err)
+	}
+	if it, err := c.Get(ctx, "k"); err != nil || string(it.Value) != "tls" {
+		t.Fatalf("get over TLS: %v", err)
 	}
 }

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/shoal-cache/shoal/internal/connect"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -30,7 +30,10 @@ type child struct {
 type cluster struct {
 	exe      string
 	restart  bool
-	children []*child // the current run of each
+	connect  connect.Options // how to reach the endpoint (TLS under --tls)
+	tlsArgs  []string        // the TLS options of every process, under --tls
+	tlsHint  string          // how to connect, under --tls
+	children []*child        // the current run of each
 	exited   chan *child
 }
 
@@ -179,10 +182,10 @@ func stopAll(cs []*child, grace time.Duration) {
 }
 
 // waitForNodes polls the endpoint until it lists n active nodes.
-func waitForNodes(ctx context.Context, endpoint string, n int, children []*child) (protocol.ClusterConfig, error) {
+func waitForNodes(ctx context.Context, endpoint string, opts connect.Options, n int, children []*child) (protocol.ClusterConfig, error) {
 	var last error
 	for {
-		cfg, err := fetchCluster(ctx, endpoint)
+		cfg, err := fetchCluster(ctx, endpoint, opts)
 		if err == nil && len(cfg.Nodes) == n {
 			return cfg, nil
 		}
@@ -206,9 +209,10 @@ func waitForNodes(ctx context.Context, endpoint string, n int, children []*child
 }
 
 // fetchCluster asks a member for `config get cluster`.
-func fetchCluster(ctx context.Context, addr string) (protocol.ClusterConfig, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+func fetchCluster(ctx context.Context, addr string, opts connect.Options) (protocol.ClusterConfig, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	conn, err := connect.Dial(ctx, opts, "tcp", addr)
 	if err != nil {
 		return protocol.ClusterConfig{}, err
 	}
