@@ -11,6 +11,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/shoal-cache/shoal/internal/selfcert"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -56,6 +57,7 @@ func compareOptions(f *pflag.FlagSet, o *options) {
 	f.DurationVar(&o.duration, "duration", o.duration, "measured load per run")
 	f.StringVar(&o.out, "out", o.out, "folder of the results")
 	f.StringVar(&o.only, "only", o.only, "run only the workload of this name")
+	f.BoolVar(&o.tls, "tls", o.tls, "both servers with TLS (-Z, a throwaway certificate), the load over TLS")
 }
 
 type options struct {
@@ -64,6 +66,7 @@ type options struct {
 	cpu, rounds         int
 	duration            time.Duration
 	out, only           string
+	tls                 bool
 }
 
 func run(ctx context.Context, o options) error {
@@ -83,6 +86,25 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	wls := workloads(o.duration)
+	if o.tls {
+		dir, err := os.MkdirTemp("", "shoal-compare-tls-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		files, err := selfcert.Make(dir, "127.0.0.1")
+		if err != nil {
+			return err
+		}
+		cfg, err := files.ClientConfig()
+		if err != nil {
+			return err
+		}
+		a.extra, b.extra = files.ServerOptions(), files.ServerOptions()
+		for i := range wls {
+			wls[i].cfg.Connect.TLS = cfg
+		}
+	}
 	if o.only != "" {
 		wls = filterWorkloads(wls, o.only)
 		if len(wls) == 0 {
