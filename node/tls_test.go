@@ -288,3 +288,29 @@ func TestTLSHalfOpenHandshakes(t *testing.T) {
 		t.Fatalf("%d goroutines after the half-open connections closed, %d before", n, before)
 	}
 }
+
+// Under -Z, a notls: listener beside the TLS one speaks plain text, and
+// the TLS one only TLS.
+func TestTLSBesideNoTLSListener(t *testing.T) {
+	p := testpki.New(t)
+	srv, _ := node.StartTestServer(t, func(c *node.Config) {
+		c.TLS = node.TLSConfig{Enable: true, CertFile: p.CertFile, KeyFile: p.KeyFile, NoTLS: []string{"127.0.0.1:0"}}
+	})
+	addrs := srv.Addrs()
+	if len(addrs) != 2 {
+		t.Fatalf("listening on %v, want a TLS and a plain address", addrs)
+	}
+	if got, err := tlsExchange(addrs[0].String(), p.ClientTLS(), "version\r\n", "\r\n"); err != nil || !strings.HasPrefix(got, "VERSION ") {
+		t.Fatalf("TLS on %s: %q, %v", addrs[0], got, err)
+	}
+	nc, err := net.Dial("tcp", addrs[1].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(3 * time.Second))
+	_, _ = io.WriteString(nc, "version\r\n")
+	if line, err := bufio.NewReader(nc).ReadString('\n'); err != nil || !strings.HasPrefix(line, "VERSION ") {
+		t.Fatalf("plain text on the notls address %s: %q, %v", addrs[1], line, err)
+	}
+}
