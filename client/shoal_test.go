@@ -21,12 +21,8 @@ type shoalProc struct {
 	proc   *testproc.Proc
 }
 
-// Fast failure detection, so that tests see a dead node within a second.
-var gossipFlags = []string{
-	"--probe-interval", "100ms", "--probe-timeout", "50ms",
-	"--suspicion-mult", "2", "--suspicion-max-mult", "2",
-	"--push-pull-interval", "1s", "--leave-grace", "200ms", "--join-timeout", "5s",
-}
+// gossipFlags make tests see a dead node within a second.
+var gossipFlags = testproc.FastGossip
 
 func startEndpoint(t testing.TB) *shoalProc {
 	return startShoal(t, "endpoint", "")
@@ -69,18 +65,6 @@ func published(t testing.TB, addr string) protocol.ClusterConfig {
 		t.Fatalf("config from %s: %v", addr, err)
 	}
 	return cfg
-}
-
-// activeAddrs lists the active nodes of a list, sorted.
-func activeAddrs(cfg protocol.ClusterConfig) []string {
-	var a []string
-	for _, n := range cfg.Nodes {
-		if n.State == protocol.StateActive {
-			a = append(a, n.Addr())
-		}
-	}
-	slices.Sort(a)
-	return a
 }
 
 // liveAddrs lists the nodes of the client's ring, sorted.
@@ -134,7 +118,7 @@ func (cl *cluster) waitActive(t testing.TB, nodes ...*shoalProc) {
 	t.Helper()
 	want := shoalAddrs(nodes...)
 	waitFor(t, 10*time.Second, fmt.Sprintf("endpoint publishes %v", want), func() bool {
-		return slices.Equal(activeAddrs(published(t, cl.endpoint.addr)), want)
+		return slices.Equal(testproc.ActiveAddrs(published(t, cl.endpoint.addr)), want)
 	})
 }
 
