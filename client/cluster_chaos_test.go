@@ -1,32 +1,34 @@
-package chaos
+package client
 
 import (
-	"context"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/shoal-cache/shoal/client"
 	"github.com/shoal-cache/shoal/internal/testproc"
 )
 
-func TestMain(m *testing.M) { testproc.Main(m) }
+// The cluster's chaos test: an endpoint and three node processes driven
+// through the real client by a chaos load (values that carry their key, a
+// sequence number and a checksum; one writer per key), through kills,
+// restarts, a stop and resume, a scale-out, a graceful leave and the loss
+// of the endpoint. Each event is counted over its transition and then a
+// settled window: never a wrong value, no stale read once settled, and no
+// error reaching the application where the client must hide the event.
 
 const (
-	workers       = 8
-	keysPerWorker = 200
+	chaosWorkers = 8
+	chaosKeys    = 1600
 	// settledFor is how long each event's settled window runs.
 	settledFor = 2 * time.Second
-	// failoverTTL caps the copies written to fail-over owners; events of
-	// one node are further apart than this.
-	failoverTTL = 2 * time.Second
+	// chaosFailoverTTL caps the copies written to fail-over owners; events
+	// of one node are further apart than this.
+	chaosFailoverTTL = 2 * time.Second
 )
 
-// An event is a fault the cluster goes through: do makes it happen and
-// returns once the cluster has settled (the endpoint publishes the list
-// the event leads to).
-type event struct {
+// A chaosEvent is a fault the cluster goes through: do makes it happen
+// and returns once the endpoint publishes the list the event leads to.
+type chaosEvent struct {
 	name string
 	do   func(t *testing.T, cl *testproc.Cluster)
 	// noErrors: the client must hide the event from the application
@@ -34,67 +36,43 @@ type event struct {
 	noErrors bool
 }
 
-// TestChaos drives an endpoint and three nodes through kills, restarts, a
-// stop and resume, a scale-out, a graceful leave and the loss of the
-// endpoint, through the real client. After each event it counts the
-// transition and then a settled window: never a wrong value, and no stale
-// read once settled.
 func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a cluster through faults for about a minute")
 	}
 	cl := testproc.StartCluster(t, 3)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	c, err := client.New(ctx, client.Config{
-		Endpoints:     []string{cl.Endpoint.Addr},
-		PollInterval:  50 * time.Millisecond,
-		ProbeInterval: 50 * time.Millisecond,
-		Timeout:       300 * time.Millisecond,
-		FailoverTTL:   failoverTTL,
+	c := newDiscovering(t, []string{cl.Endpoint.Addr}, func(cfg *Config) {
+		cfg.Timeout, cfg.FailoverTTL = 300*time.Millisecond, chaosFailoverTTL
 	})
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-
-	w := &workload{c: c}
-	w.window()
-	run, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for id := range workers {
-		wg.Add(1)
-		go func() { defer wg.Done(); w.run(run, id, keysPerWorker) }()
-	}
-	defer func() { stop(); wg.Wait() }()
+	load := startChaos(t, c, chaosWorkers, chaosKeys)
 	time.Sleep(settledFor) // fill the cache
-
 	for _, ev := range chaosEvents() {
-		w.window()
+		before := load.tally()
 		ev.do(t, cl)
 		time.Sleep(4 * 50 * time.Millisecond) // a few client polls
-		transition := w.window()
+		mid := load.tally()
 		time.Sleep(settledFor)
-		settled := w.window()
-		t.Logf("%-22s transition: %v", ev.name, transition)
-		t.Logf("%-22s settled:    %v", "", settled)
-		if n := transition.wrong.Load() + settled.wrong.Load(); n != 0 {
+		transition, settled := mid.sub(before), load.tally().sub(mid)
+		t.Logf("%-24s transition: %v", ev.name, transition)
+		t.Logf("%-24s settled:    %v", "", settled)
+		if n := transition.wrong + settled.wrong; n != 0 {
 			t.Errorf("%s: %d wrong values", ev.name, n)
 		}
-		if n := settled.stale.Load(); n != 0 {
-			t.Errorf("%s: %d stale reads after the event settled", ev.name, n)
+		if settled.stale != 0 {
+			t.Errorf("%s: %d stale reads after the event settled", ev.name, settled.stale)
 		}
-		if errs := transition.setErrors.Load() + transition.getErrors.Load() + settled.setErrors.Load() + settled.getErrors.Load(); ev.noErrors && errs != 0 {
-			t.Errorf("%s: %d errors reached the application", ev.name, errs)
+		if n := transition.errs + settled.errs; ev.noErrors && n != 0 {
+			t.Errorf("%s: %d errors reached the application", ev.name, n)
 		}
-		if settled.gets.Load() == 0 || settled.sets.Load() == 0 {
-			t.Errorf("%s: the workload stalled after the event", ev.name)
+		if settled.gets == 0 || settled.sets == 0 {
+			t.Errorf("%s: the load stalled after the event", ev.name)
 		}
-		time.Sleep(failoverTTL - settledFor + 100*time.Millisecond)
+		time.Sleep(chaosFailoverTTL - settledFor + 100*time.Millisecond)
 	}
+	t.Logf("whole run: %v; %s", load.tally(), load.errWindow())
 }
 
-func chaosEvents() []event {
+func chaosEvents() []chaosEvent {
 	active := func(t *testing.T, cl *testproc.Cluster, except ...*testproc.Member) {
 		var nodes []*testproc.Member
 	next:
@@ -108,7 +86,7 @@ func chaosEvents() []event {
 		}
 		cl.WaitActive(t, nodes...)
 	}
-	return []event{
+	return []chaosEvent{
 		{"kill node 1", func(t *testing.T, cl *testproc.Cluster) {
 			cl.Nodes[1].Kill()
 			active(t, cl, cl.Nodes[1])
