@@ -1,6 +1,6 @@
-// Package selfcert makes a throwaway certificate authority and a server
-// certificate signed by it, so that TLS can be tried (shoal up --tls) and
-// measured (bench/compare --tls) without a PKI. Nothing it makes is meant
+// Package selfcert makes a throwaway certificate authority and certificates
+// signed by it, so that TLS can be tried (shoal up --tls), measured
+// (bench/compare --tls) and tested without a PKI. Nothing it makes is meant
 // to outlive the run that made it.
 package selfcert
 
@@ -20,65 +20,104 @@ import (
 	"time"
 )
 
+// ValidFor is how long Make's certificates are valid: a run, with room.
+const ValidFor = 7 * 24 * time.Hour
+
+// A CA signs certificates.
+type CA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	der  []byte
+}
+
+// NewCA makes a certificate authority named cn.
+func NewCA(cn string) (*CA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := template(cn, time.Now().Add(ValidFor))
+	tmpl.IsCA, tmpl.BasicConstraintsValid, tmpl.KeyUsage = true, true, x509.KeyUsageCertSign
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	return &CA{cert: cert, key: key, der: der}, err
+}
+
+// PEM is the CA's certificate, PEM-encoded.
+func (ca *CA) PEM() []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.der}) }
+
+// Pool is a certificate pool that trusts the CA.
+func (ca *CA) Pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(ca.cert)
+	return p
+}
+
+// Issue signs a certificate for cn and hosts (IP addresses or DNS names)
+// for usage (server or client authentication), valid until notAfter, and
+// returns it and its key, PEM-encoded.
+func (ca *CA) Issue(cn string, hosts []string, usage x509.ExtKeyUsage, notAfter time.Time) (certPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := template(cn, notAfter)
+	tmpl.KeyUsage, tmpl.ExtKeyUsage = x509.KeyUsageDigitalSignature, []x509.ExtKeyUsage{usage}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		return nil, nil, err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
+}
+
+func template(cn string, notAfter time.Time) *x509.Certificate {
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	return &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: notAfter}
+}
+
 // Files are the PEM files Make writes.
 type Files struct {
 	CAFile, CertFile, KeyFile string
 }
 
-// validFor is how long the certificates are valid: a run, with room.
-const validFor = 7 * 24 * time.Hour
-
-// Make writes into dir a CA (ca.pem) and a server certificate (cert.pem,
-// key.pem) for hosts, IP addresses or DNS names.
+// Make writes into dir a new CA (ca.pem) and a server certificate
+// (cert.pem, key.pem) for hosts, IP addresses or DNS names.
 func Make(dir string, hosts ...string) (Files, error) {
 	f := Files{filepath.Join(dir, "ca.pem"), filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")}
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := NewCA("shoal throwaway CA")
 	if err != nil {
 		return f, err
 	}
-	ca := template("shoal throwaway CA")
-	ca.IsCA, ca.BasicConstraintsValid, ca.KeyUsage = true, true, x509.KeyUsageCertSign
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		return f, err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return f, err
-	}
-	srv := template(hosts[0])
-	srv.KeyUsage, srv.ExtKeyUsage = x509.KeyUsageDigitalSignature, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			srv.IPAddresses = append(srv.IPAddresses, ip)
-		} else {
-			srv.DNSNames = append(srv.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, srv, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return f, err
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	cert, key, err := ca.Issue(hosts[0], hosts, x509.ExtKeyUsageServerAuth, time.Now().Add(ValidFor))
 	if err != nil {
 		return f, err
 	}
 	for _, w := range []struct {
-		path, typ string
-		der       []byte
-		mode      os.FileMode
-	}{{f.CAFile, "CERTIFICATE", caDER, 0o644}, {f.CertFile, "CERTIFICATE", der, 0o644}, {f.KeyFile, "PRIVATE KEY", keyDER, 0o600}} {
-		if err := os.WriteFile(w.path, pem.EncodeToMemory(&pem.Block{Type: w.typ, Bytes: w.der}), w.mode); err != nil {
+		path string
+		data []byte
+		mode os.FileMode
+	}{{f.CAFile, ca.PEM(), 0o644}, {f.CertFile, cert, 0o644}, {f.KeyFile, key, 0o600}} {
+		if err := os.WriteFile(w.path, w.data, w.mode); err != nil {
 			return f, fmt.Errorf("selfcert: %w", err)
 		}
 	}
 	return f, nil
-}
-
-func template(cn string) *x509.Certificate {
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	return &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(validFor)}
 }
 
 // ClientConfig is a client TLS configuration that trusts the CA in f.
