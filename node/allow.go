@@ -44,11 +44,11 @@ func (l *allowList) admits(addr net.Addr) bool {
 	if len(l.nets) == 0 {
 		return true
 	}
-	ap, err := netip.ParseAddrPort(addr.String())
-	if err != nil {
-		return false
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return true // a UNIX socket: its file's access mode (-a) says who may connect
 	}
-	ip := ap.Addr().Unmap()
+	ip := tcp.AddrPort().Addr().Unmap()
 	for _, p := range l.nets {
 		if p.Contains(ip) {
 			return true
