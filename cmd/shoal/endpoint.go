@@ -67,7 +67,7 @@ func (es *endpointSettings) load() error {
 	if es.server.UnixSocket != "" {
 		return errors.New("an endpoint gossips, which needs a TCP address, and -s turns TCP off")
 	}
-	return es.gossip.Validate()
+	return errors.Join(es.gossip.Validate(), es.proc.Ops.Validate())
 }
 
 // join always joins: gossip is what an endpoint is for.

@@ -48,7 +48,7 @@ func (ns *nodeSettings) load() error {
 	if ns.gossip.enabled() && ns.node.UnixSocket != "" {
 		return errors.New("a node that gossips needs a TCP address, and -s turns TCP off")
 	}
-	return ns.gossip.Validate()
+	return errors.Join(ns.gossip.Validate(), ns.proc.Ops.Validate())
 }
 
 // nodeCommand is `shoal node`, and the settings it fills.

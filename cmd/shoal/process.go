@@ -27,6 +27,7 @@ type processSettings struct {
 	Version      bool   // -V: print the version and exit
 	License      bool   // -i: print the licenses and exit
 	DisableWatch bool   // -W: shoal has no watch command, so it is always so
+	Ops          opsSettings
 }
 
 func processOptions(s *settings.Set, p *processSettings) {
@@ -39,6 +40,7 @@ func processOptions(s *settings.Set, p *processSettings) {
 	f.BoolVarP(&p.Version, "version", "V", false, "print the version and exit")
 	f.BoolVarP(&p.License, "license", "i", false, "print the modules shoal is built from, whose licenses apply, and exit")
 	f.BoolVarP(&p.DisableWatch, "disable-watch", "W", p.DisableWatch, "disable watch commands (shoal has none)")
+	opsOptions(s, &p.Ops)
 	s.Ignored("lock-memory", "k", false, nil, "lock down all paged memory",
 		"mlockall would fault in all the address space reserved for the arena to grow into (-m, cache_memlimit)")
 }

@@ -60,7 +60,7 @@ func runServer(ctx context.Context, role string, cfg node.Config, proc processSe
 		return err
 	}
 	log.Info("shoal "+role+" started", append([]zap.Field{zap.Stringers("addrs", srv.Addrs())}, fields...)...)
-	return serve(ctx, srv, log, join)
+	return serve(ctx, srv, proc.Ops, log, join)
 }
 
 // listen makes room for cfg's connections and binds its addresses.
@@ -93,14 +93,18 @@ func raiseFileLimit(cfg node.Config, log *zap.Logger) error {
 // connections, joins the cluster with join, and when told to stop leaves
 // the cluster first, then drains, so that clients following the node list
 // stop sending before the connections close.
-func serve(ctx context.Context, srv *node.Server, log *zap.Logger, join joinFunc) error {
+func serve(ctx context.Context, srv *node.Server, o opsSettings, log *zap.Logger, join joinFunc) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve() }()
 	m, leave, err := join(ctx, srv, log)
+	var ops *opsServer
 	if err == nil {
 		go reloadOnHUP(ctx, srv, m, log)
+		if ops, err = startOps(o, srv, m, log); err != nil {
+			leave()
+		}
 	}
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -115,7 +119,7 @@ func serve(ctx context.Context, srv *node.Server, log *zap.Logger, join joinFunc
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	if serr := srv.Shutdown(sctx); err == nil {
+	if serr := errors.Join(ops.Shutdown(sctx), srv.Shutdown(sctx)); err == nil {
 		err = serr
 	}
 	return err

@@ -23,19 +23,20 @@ func init() { subcommands = append(subcommands, upCommand()) }
 
 // upSettings is what `shoal up` is configured with.
 type upSettings struct {
-	Nodes      int
-	Host       string
-	Port       int
-	GossipPort int
-	MemoryMB   int
-	Wait       time.Duration
-	Restart    bool
-	TLS        bool     // a throwaway CA and certificate, TLS everywhere
-	nodeArgs   []string // after --, for every node
+	Nodes       int
+	Host        string
+	Port        int
+	GossipPort  int
+	MetricsPort int // 0: no metrics
+	MemoryMB    int
+	Wait        time.Duration
+	Restart     bool
+	TLS         bool     // a throwaway CA and certificate, TLS everywhere
+	nodeArgs    []string // after --, for every node
 }
 
 // upOwned are the node options shoal up sets for each node itself.
-var upOwned = []string{"listen", "port", "unix-socket", "gossip", "join", "name", "daemon", "pidfile"}
+var upOwned = []string{"listen", "port", "unix-socket", "gossip", "join", "name", "daemon", "pidfile", "metrics"}
 
 func (u *upSettings) Validate() error {
 	if u.Nodes < 1 || u.Nodes > 100 {
@@ -96,6 +97,7 @@ The default ports (21211 and up, 27946 and up) stay clear of a memcached on
 	f.StringVar(&u.Host, "host", "127.0.0.1", "address everything listens on")
 	f.IntVar(&u.Port, "port", 21211, "memcached port of the configuration endpoint; nodes take the next ones")
 	f.IntVar(&u.GossipPort, "gossip-port", 27946, "gossip port of the endpoint; nodes take the next ones")
+	f.IntVar(&u.MetricsPort, "metrics-port", 29150, "metrics and dashboard HTTP port of the endpoint; nodes take the next ones (0: none)")
 	f.VarP(settings.Value(&u.MemoryMB, parseMegabytes, strconv.Itoa, "megabytes"), "memory-limit", "m", "item memory of each node in megabytes")
 	u.MemoryMB = 64
 	f.DurationVar(&u.Wait, "wait", 30*time.Second, "how long to wait for the cluster to form")
@@ -156,7 +158,13 @@ func runUp(ctx context.Context, u upSettings) error {
 func (c *cluster) form(ctx context.Context, u upSettings) error {
 	addr := func(port int) string { return net.JoinHostPort(u.Host, strconv.Itoa(port)) }
 	endpoint, seed := addr(u.Port), addr(u.GossipPort)
-	if err := c.start("endpoint", append([]string{"endpoint", "-l", u.Host, "-p", strconv.Itoa(u.Port), "--gossip", seed, "--name", "endpoint"}, c.tlsArgs...)...); err != nil {
+	metrics := func(i int) []string {
+		if u.MetricsPort == 0 {
+			return nil
+		}
+		return []string{"--metrics", addr(u.MetricsPort + i)}
+	}
+	if err := c.start("endpoint", slices.Concat([]string{"endpoint", "-l", u.Host, "-p", strconv.Itoa(u.Port), "--gossip", seed, "--name", "endpoint"}, metrics(0), c.tlsArgs)...); err != nil {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(ctx, u.Wait)
@@ -165,7 +173,7 @@ func (c *cluster) form(ctx context.Context, u upSettings) error {
 	for i := 1; i <= u.Nodes; i++ {
 		name := "node-" + strconv.Itoa(i)
 		args := slices.Concat([]string{"node", "-l", u.Host, "-p", strconv.Itoa(u.Port + i), "-m", strconv.Itoa(u.MemoryMB),
-			"--gossip", addr(u.GossipPort + i), "--join", seed, "--name", name}, u.nodeArgs, c.tlsArgs)
+			"--gossip", addr(u.GossipPort + i), "--join", seed, "--name", name}, metrics(i), u.nodeArgs, c.tlsArgs)
 		if err := c.start(name, args...); err != nil {
 			return err
 		}
@@ -177,6 +185,12 @@ func (c *cluster) form(ctx context.Context, u upSettings) error {
 	fmt.Printf("config endpoint: %s\n", endpoint)
 	for _, n := range cfg.Nodes {
 		fmt.Printf("node: %s\n", n.Addr())
+	}
+	if u.MetricsPort != 0 {
+		fmt.Printf("dashboard: http://%s/\n", addr(u.MetricsPort))
+		for i := 0; i <= u.Nodes; i++ {
+			fmt.Printf("metrics: http://%s/metrics\n", addr(u.MetricsPort+i))
+		}
 	}
 	return nil
 }
