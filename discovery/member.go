@@ -34,15 +34,17 @@ type Member struct {
 
 	peersMu sync.Mutex
 	peers   map[string]peer // every other live member, from gossip events
+	lost    map[string]lost // members gossip lost, and how (view.go)
 
-	tabMu   sync.Mutex
-	tab     table
-	floor   uint64               // the highest version known to exist; at least tab's
-	synced  table                // while taking over: the newest table pulled
-	pending *offer               // the coordinator's table, until its nodes show up
-	raised  map[string]time.Time // when a member last moved floor on
-	changed chan struct{}        // closed and replaced whenever tab changes
-	bodies  atomic.Pointer[bodies]
+	tabMu     sync.Mutex
+	tab       table
+	floor     uint64               // the highest version known to exist; at least tab's
+	synced    table                // while taking over: the newest table pulled
+	pending   *offer               // the coordinator's table, until its nodes show up
+	raised    map[string]time.Time // when a member last moved floor on
+	changed   chan struct{}        // closed and replaced whenever tab changes
+	changedAt time.Time            // when tab's content last changed
+	bodies    atomic.Pointer[bodies]
 	// lastActive is the version of the last table that listed this node
 	// active, 0 if none has since it was last out of the list.
 	lastActive uint64
@@ -125,6 +127,7 @@ func newMember(cfg Config, log *zap.Logger) (*Member, error) {
 		log:     log,
 		ready:   make(chan struct{}),
 		peers:   make(map[string]peer),
+		lost:    make(map[string]lost),
 		changed: make(chan struct{}),
 		raised:  make(map[string]time.Time),
 		pulls:   make(map[string]pull),
@@ -325,6 +328,9 @@ func (m *Member) waitTable(ctx context.Context, ok func(*table) bool) error {
 
 // adoptLocked makes t the current table; tabMu is held.
 func (m *Member) adoptLocked(t table) {
+	if !t.sameContent(&m.tab) {
+		m.changedAt = time.Now()
+	}
 	m.tab = t
 	m.floor = max(m.floor, t.Version)
 	m.watchSelfLocked(&t)
@@ -411,8 +417,10 @@ func (m *Member) observe(n *memberlist.Node, alive bool) {
 	m.peersMu.Lock()
 	if alive {
 		m.peers[n.Name] = p
+		delete(m.lost, n.Name)
 	} else {
 		delete(m.peers, n.Name)
+		m.noteLostLocked(n)
 	}
 	m.peersMu.Unlock()
 	if !alive {
