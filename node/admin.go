@@ -15,7 +15,7 @@ import (
 // everything else.
 
 // AdminCommands are the commands DisabledCommands may name.
-var AdminCommands = []string{"flush_all", "cache_memlimit", "shutdown", "verbosity", "refresh_certs"}
+var AdminCommands = []string{"flush_all", "cache_memlimit", "shutdown", "verbosity", "refresh_certs", "slabs"}
 
 func validateDisabled(cmds []string) error {
 	for _, c := range cmds {

@@ -36,11 +36,11 @@ func TestDisableFlushAllMatchesMemcached(t *testing.T) {
 // Any administrative command can be switched off; the others still run.
 func TestDisabledCommands(t *testing.T) {
 	_, addr := StartTestServer(t, func(c *Config) {
-		c.DisabledCommands = []string{"cache_memlimit", "verbosity", "shutdown"}
+		c.DisabledCommands = []string{"cache_memlimit", "verbosity", "shutdown", "slabs"}
 		c.EnableShutdown = true
 	})
-	got := textExchange(t, addr, "cache_memlimit 100\r\nverbosity 1\r\nverbosity 1 noreply\r\nshutdown\r\nflush_all\r\n", "OK\r\n")
-	want := "CLIENT_ERROR cache_memlimit not allowed\r\nCLIENT_ERROR verbosity not allowed\r\nCLIENT_ERROR shutdown not allowed\r\nOK\r\n"
+	got := textExchange(t, addr, "cache_memlimit 100\r\nverbosity 1\r\nverbosity 1 noreply\r\nshutdown\r\nslabs automove 1\r\nflush_all\r\n", "OK\r\n")
+	want := "CLIENT_ERROR cache_memlimit not allowed\r\nCLIENT_ERROR verbosity not allowed\r\nCLIENT_ERROR shutdown not allowed\r\nCLIENT_ERROR slabs not allowed\r\nOK\r\n"
 	if got != want {
 		t.Fatalf("%q, want %q", got, want)
 	}

@@ -205,6 +205,7 @@ func (c *conn) binGet(req *binRequest) error {
 			exptime = int64(protocol.ExptimeExtras(req.ext))
 		}
 		it, b, hit = st.Get(req.key, b, touch, exptime)
+		c.observeGet(req.key, hit, len(b)-pre)
 	}
 	c.scratch = b
 	if !hit {
@@ -251,6 +252,7 @@ func (c *conn) binStore(req *binRequest, mode protocol.StoreMode) error {
 	}
 	res, err := st.Reserve(req.key, flags, int64(exptime), vlen, mode)
 	if err != nil {
+		c.observeStore(req.key, mode, storeOutcome(0, err), vlen, relativeTTL(int64(exptime)))
 		if errors.Is(err, ErrTooLarge) {
 			c.s.stats.storeTooLarge.Add(1)
 			return c.binFail(req, protocol.StatusTooLarge, "", vlen)
@@ -267,6 +269,7 @@ func (c *conn) binStore(req *binRequest, mode protocol.StoreMode) error {
 		commit = protocol.ModeCAS
 	}
 	result, cas, err := st.Commit(res, commit, req.h.CAS)
+	c.observeStore(req.key, commit, storeOutcome(result, err), vlen, relativeTTL(int64(exptime)))
 	if err != nil {
 		c.countStoreError(err)
 		result = NotStored
@@ -305,6 +308,7 @@ func (c *conn) binDelete(req *binRequest) error {
 	if st == nil {
 		return c.binFail(req, protocol.StatusNotSupported, noStorage, 0)
 	}
+	c.observeDelete(req.key)
 	switch st.DeleteCAS(req.key, req.h.CAS) {
 	case Stored:
 		if !req.quiet {

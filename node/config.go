@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"runtime"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // Config is a node's settings, named after memcached's flags.
@@ -54,6 +56,15 @@ type Config struct {
 	SlabAutomoveWindow int
 	NoSlabReassign     bool // -o no_slab_reassign: pages never move between classes
 	NoLRUCrawler       bool // -o no_lru_crawler: no background crawler, no metadump
+	DisableWatch       bool // -W: refuse watch
+	// PrefixDelimiter ends a key's prefix for stats detail (-D, which also
+	// turns detail on: Detail).
+	PrefixDelimiter byte
+	Detail          bool
+	// LogLevel, when set, is the level of the log the server writes to:
+	// `verbosity N` moves it (0 info, 1 and up debug), as memcached's
+	// verbosity changes what it prints.
+	LogLevel *zap.AtomicLevel
 	// NoStorage makes a configuration endpoint: the server answers
 	// discovery, version, stats and the like, and stores nothing.
 	NoStorage bool
@@ -65,6 +76,7 @@ func DefaultConfig() Config {
 		Listen:             []string{"127.0.0.1"},
 		Port:               11211,
 		UnixMask:           0o700,
+		PrefixDelimiter:    ':',
 		Protocol:           "auto",
 		SlabAutomove:       1,
 		SlabAutomoveRatio:  DefaultAutomoveRatio,

@@ -41,9 +41,10 @@ type conn struct {
 	lastCmd atomic.Int64 // unix seconds
 
 	tokens  [protocol.MaxTokens][]byte
-	scratch []byte // reused for values and reply lines
-	long    []byte // a multi-get line longer than the read buffer
-	noreply bool   // the current command asked for no reply
+	scratch []byte                   // reused for values and reply lines
+	long    []byte                   // a multi-get line longer than the read buffer
+	keyCopy [protocol.MaxKeyLen]byte // a key kept for an observer past its data block (observe.go)
+	noreply bool                     // the current command asked for no reply
 
 	authenticated bool // ASCII authentication succeeded (auth.go)
 }

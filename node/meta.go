@@ -50,6 +50,7 @@ func (c *conn) metaGet(tokens [][]byte, more bool) {
 	}
 	c.noreply = m.Quiet
 	it, val, found := st.MetaGet(&m, c.scratch[:0])
+	c.observeGet(m.Key, found, len(val))
 	if m.LongOpaque >= 0 {
 		c.write(protocol.ErrMetaOpaque)
 		return
@@ -91,6 +92,7 @@ func (c *conn) metaSet(tokens [][]byte, more bool) error {
 	}
 	res, err := st.Reserve(m.Key, m.ClientFlags, int64(m.TTL), m.DataLen, protocol.ModeSet)
 	if err != nil {
+		c.observeStore(m.Key, protocol.ModeSet, storeOutcome(0, err), m.DataLen, relativeTTL(int64(m.TTL)))
 		c.storeError(err)
 		return c.swallow(m.DataLen + 2)
 	}
@@ -106,6 +108,7 @@ func (c *conn) metaSet(tokens [][]byte, more bool) error {
 	}
 	c.noreply = m.Quiet
 	result, cas, _ := st.MetaCommit(res, &m)
+	c.observeStore(m.Key, m.StoreMode(), storeStatus[result], m.DataLen, relativeTTL(int64(m.TTL)))
 	// memcached answers NS when an append finds no memory, not an error.
 	code := protocol.RespNS
 	switch result {
@@ -149,6 +152,7 @@ func (c *conn) metaDelete(tokens [][]byte, more bool) {
 		return
 	}
 	c.noreply = m.Quiet
+	c.observeDelete(m.Key)
 	result := st.MetaDelete(&m)
 	code := protocol.RespHD
 	switch result {

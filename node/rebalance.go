@@ -60,6 +60,7 @@ type classNow struct {
 
 // rebalance takes this second's sample and moves at most one page.
 func (s *Store) rebalance(a *automover) {
+	a.ratio = s.AutomoveRatio()
 	now := s.clock.Now()
 	var cur []classNow
 	var evictedTotal uint64

@@ -41,6 +41,8 @@ type Server struct {
 	wg    sync.WaitGroup
 
 	verbosity atomic.Int32
+	detail    detail
+	watch     watchers
 	auth      credentials
 	tls       *serverTLS // nil without -Z
 	allow     allowList
@@ -68,6 +70,8 @@ func NewServer(cfg Config, log *zap.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, started: time.Now(), conns: make(map[*conn]struct{}),
 		stop: make(chan struct{})}
 	s.verbosity.Store(int32(cfg.Verbosity))
+	s.detail.delimiter = cfg.PrefixDelimiter
+	s.detail.on.Store(cfg.Detail)
 	if err := s.auth.load(cfg); err != nil {
 		return nil, err
 	}
@@ -81,6 +85,7 @@ func NewServer(cfg Config, log *zap.Logger) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
+		st.SetAutomove(cfg.SlabAutomove)
 		s.store = st
 	}
 	return s, nil

@@ -205,3 +205,12 @@ func (s *slabs) setLimit(pages int) {
 	s.limitPages = pages
 	s.pageMu.Unlock()
 }
+
+// ClassOf returns the slab class id an item with a key of klen bytes and a
+// value of vlen bytes is stored in, 0 if it is too large for any.
+func (st *Store) ClassOf(klen, vlen int) int {
+	if c := st.slabs.classFor(itemSize(klen, vlen)); c != nil {
+		return c.id
+	}
+	return 0
+}

@@ -1,12 +1,9 @@
 package node
 
 import (
-	"cmp"
 	"fmt"
 	"net"
 	"os"
-	"runtime"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,6 +36,9 @@ func (c *conn) stats(tokens [][]byte) {
 		b = c.s.appendConnStats(c.scratch[:0])
 	case string(tokens[1]) == "cachedump":
 		c.cachedump(tokens)
+		return
+	case string(tokens[1]) == "detail":
+		c.statsDetail(tokens)
 		return
 	default:
 		c.write(protocol.RespError)
@@ -128,6 +128,7 @@ func (s *Server) resetStats() {
 	s.stats.bytesRead.Store(0)
 	s.stats.bytesWritten.Store(0)
 	s.stats.listenDisabled.Store(0)
+	s.detail.reset()
 	if st := s.store; st != nil {
 		for i := range st.shards {
 			sh := &st.shards[i]
@@ -210,48 +211,15 @@ func (s *Server) appendGeneralStats(b []byte) []byte {
 	b = stat(b, "reclaimed", t.Reclaimed)
 	b = stat(b, "crawler_reclaimed", t.CrawlerReclaimed)
 	b = stat(b, "crawler_items_checked", t.CrawlerChecked)
+	b = stat(b, "log_watcher_skipped", s.watch.skipped.Load())
+	b = stat(b, "log_watcher_sent", s.watch.sent.Load())
+	b = stat(b, "log_watchers", s.watch.count())
 	b = s.appendTLSStats(b)
 	curr := 0
 	if s.clusterConfig() != nil {
 		curr = 1
 	}
 	b = stat(b, "curr_config", curr)
-	return b
-}
-
-func (s *Server) appendSettings(b []byte) []byte {
-	cfg := s.cfg
-	b = stat(b, "maxbytes", int64(cfg.MemoryLimitMB)<<20)
-	b = stat(b, "maxconns", cfg.ConnLimit)
-	b = stat(b, "tcpport", cfg.Port)
-	b = stat(b, "udpport", 0)
-	b = stat(b, "inter", strings.Join(cfg.Listen, ","))
-	b = stat(b, "verbosity", int(s.verbosity.Load()))
-	evictions := "on"
-	if cfg.DisableEvictions {
-		evictions = "off"
-	}
-	b = stat(b, "evictions", evictions)
-	b = stat(b, "growth_factor", cfg.GrowthFactor)
-	b = stat(b, "chunk_size", cfg.MinChunk)
-	b = stat(b, "num_threads", cfg.Threads)
-	b = stat(b, "cas_enabled", !cfg.DisableCAS)
-	b = stat(b, "binding_protocol", s.bindingProtocol())
-	b = stat(b, "auth_enabled_sasl", cfg.SASL)
-	b = stat(b, "auth_enabled_ascii", cmp.Or(cfg.AuthFile, "no"))
-	b = stat(b, "item_size_max", cfg.MaxItemSize)
-	b = stat(b, "shutdown_command", cfg.EnableShutdown)
-	b = stat(b, "slab_reassign", !cfg.NoSlabReassign)
-	b = stat(b, "slab_automove", cfg.SlabAutomove)
-	b = stat(b, "slab_automove_ratio", cfg.SlabAutomoveRatio)
-	b = stat(b, "slab_automove_window", cfg.SlabAutomoveWindow)
-	b = stat(b, "lru_crawler", !cfg.NoLRUCrawler)
-	b = stat(b, "idle_timeout", int64(cfg.IdleTimeout/time.Second))
-	b = stat(b, "dump_enabled", !cfg.DisableDumping)
-	b = stat(b, "slab_page_size", pageSize)
-	b = stat(b, "flush_enabled", !slices.Contains(cfg.DisabledCommands, "flush_all"))
-	b = appendTLSSettings(b, cfg.TLS)
-	b = stat(b, "go_version", runtime.Version())
 	return b
 }
 

@@ -51,13 +51,15 @@ type Store struct {
 	seed   maphash.Seed
 	clock  *clock
 
-	cas      atomic.Uint64 // last CAS unique handed out
-	flushCAS atomic.Uint64 // items with a lower CAS were flushed
-	flushAt  atomic.Uint32 // clock second of a pending delayed flush, 0 none
-	moveMu   sync.Mutex    // one page move at a time (mover.go)
-	crawler  crawler
-	stopTick chan struct{}
-	stopOnce sync.Once
+	cas           atomic.Uint64 // last CAS unique handed out
+	flushCAS      atomic.Uint64 // items with a lower CAS were flushed
+	flushAt       atomic.Uint32 // clock second of a pending delayed flush, 0 none
+	moveMu        sync.Mutex    // one page move at a time (mover.go)
+	automove      atomic.Int32  // slab_automove: 0, 1 or 2 (store_control.go)
+	automoveRatio atomic.Uint64 // slab_automove_ratio's float64 bits
+	crawler       crawler
+	stopTick      chan struct{}
+	stopOnce      sync.Once
 }
 
 // NewStore reserves the arena and starts the store's clock.
@@ -98,6 +100,10 @@ func NewStore(cfg StoreConfig) (*Store, error) {
 	for i := range s.shards {
 		s.shards[i].buckets = make([]ref, initialBuckets)
 	}
+	if cfg.Automove {
+		s.automove.Store(1)
+	}
+	s.SetAutomoveRatio(cfg.AutomoveRatio)
 	go s.tick()
 	return s, nil
 }
@@ -128,7 +134,7 @@ func (s *Store) tick() {
 			if !s.cfg.NoCrawler {
 				s.crawl(crawlBudget)
 			}
-			if s.cfg.Automove && !s.cfg.NoPageMoves && !s.cfg.DisableEvictions {
+			if s.automove.Load() != 0 && !s.cfg.NoPageMoves && !s.cfg.DisableEvictions {
 				s.rebalance(mover)
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 
+	"go.uber.org/zap"
+
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -17,6 +19,9 @@ func (c *conn) textCommand() error {
 	c.noreply = false
 	if !c.authenticated && c.s.auth.ascii() {
 		return c.authenticate(line)
+	}
+	if c.s.verbosity.Load() >= 2 {
+		c.s.log.Debug("command", zap.Uint64("conn", c.id), zap.String("line", string(line)))
 	}
 	tokens, rest := protocol.Tokens(c.tokens[:0], line)
 	if len(tokens) == 0 || len(tokens[0]) < 2 {
@@ -76,6 +81,10 @@ func (c *conn) textCommand() error {
 		c.refreshCerts(tokens)
 	case "lru_crawler":
 		c.lruCrawler(tokens)
+	case "watch":
+		return c.watch(tokens)
+	case "slabs":
+		c.slabs(tokens)
 	default:
 		return c.unknownCommand(tokens)
 	}
@@ -173,6 +182,7 @@ func (c *conn) getOne(key []byte, withCAS, touch bool, exptime int64) {
 		return
 	}
 	it, val, ok := st.Get(key, c.scratch[:0], touch, exptime)
+	c.observeGet(key, ok, len(val))
 	if !ok {
 		return
 	}
@@ -204,9 +214,11 @@ func (c *conn) update(tokens [][]byte, mode protocol.StoreMode) error {
 	}
 	res, err := st.Reserve(cmd.Key, cmd.Flags, int64(cmd.Exptime), cmd.Bytes, mode)
 	if err != nil {
+		c.observeStore(cmd.Key, mode, storeOutcome(0, err), cmd.Bytes, relativeTTL(int64(cmd.Exptime)))
 		c.storeError(err)
 		return c.swallow(cmd.Bytes + 2)
 	}
+	key := c.keepKey(cmd.Key)
 	if err := c.readData(st.Value(res)); err != nil {
 		st.Cancel(res)
 		if errors.Is(err, errBadChunk) {
@@ -216,6 +228,7 @@ func (c *conn) update(tokens [][]byte, mode protocol.StoreMode) error {
 		return err
 	}
 	result, _, err := st.Commit(res, mode, cmd.CAS)
+	c.observeStore(key, mode, storeOutcome(result, err), cmd.Bytes, relativeTTL(int64(cmd.Exptime)))
 	if err != nil {
 		if mode == protocol.ModeAppend || mode == protocol.ModePrepend {
 			// memcached answers NOT_STORED when the joined value cannot be
@@ -357,6 +370,7 @@ func (c *conn) delete(tokens [][]byte) {
 	if st == nil {
 		return
 	}
+	c.observeDelete(tokens[1])
 	if st.Delete(tokens[1]) {
 		c.reply(protocol.RespDeleted)
 	} else {
@@ -423,7 +437,7 @@ func (c *conn) verbosity(tokens [][]byte) {
 		c.reply(protocol.ErrBadFormat)
 		return
 	}
-	c.s.verbosity.Store(int32(min(level, 2)))
+	c.s.setVerbosity(level)
 	c.reply(protocol.RespOK)
 }
 

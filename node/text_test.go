@@ -850,6 +850,12 @@ func TestTextStatsSubcommands(t *testing.T) {
 			t.Errorf("stats settings %s: shoal %q, memcached %q", name, settings[0].values[name], settings[1].values[name])
 		}
 	}
+	// stats settings lists every setting memcached does, but extstore's.
+	for n := range settings[1].names {
+		if !settings[0].names[n] && !strings.HasPrefix(n, "ext_") && n != "slab_automove_freeratio" {
+			t.Errorf("memcached's stats settings field %s is missing from shoal's", n)
+		}
+	}
 	for _, kind := range []struct {
 		what       string
 		v          [2]view

@@ -226,13 +226,18 @@ func (s *Server) appendTLSStats(b []byte) []byte {
 // appendTLSSettings appends memcached's TLS settings for `stats settings`.
 func appendTLSSettings(b []byte, c TLSConfig) []byte {
 	orNULL := func(s string) string { return cmp.Or(s, "NULL") }
+	// memcached prints the unset certificate and key with printf's "(null)".
+	orPrintfNull := func(s string) string { return cmp.Or(s, "(null)") }
 	b = stat(b, "ssl_enabled", c.Enable)
-	b = stat(b, "ssl_chain_cert", orNULL(c.CertFile))
-	b = stat(b, "ssl_key", orNULL(c.KeyFile))
+	b = stat(b, "ssl_chain_cert", orPrintfNull(c.CertFile))
+	b = stat(b, "ssl_key", orPrintfNull(c.KeyFile))
 	b = stat(b, "ssl_verify_mode", c.VerifyMode)
+	b = stat(b, "ssl_keyformat", 1)
 	b = stat(b, "ssl_ciphers", orNULL(c.Ciphers))
 	b = stat(b, "ssl_ca_cert", orNULL(c.CAFile))
+	b = stat(b, "ssl_wbuf_size", 16<<10)
 	b = stat(b, "ssl_session_cache", c.SessionCache)
+	b = stat(b, "ssl_kernel_tls", false)
 	return stat(b, "ssl_min_version", cmp.Or(strings.ToLower(c.MinVersion), "tlsv1.2"))
 }
 

@@ -8,8 +8,9 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-// newLogger logs at info level, debug with -v, to stderr or to file.
-func newLogger(verbosity int, file string) (*zap.Logger, error) {
+// newLogger logs at info level, debug with -v, to stderr or to file. The
+// level it returns moves the log's (the verbosity command's).
+func newLogger(verbosity int, file string) (*zap.Logger, *zap.AtomicLevel, error) {
 	cfg := zap.NewProductionConfig()
 	cfg.Encoding = "console"
 	cfg.EncoderConfig.EncodeTime = zapISOTime
@@ -22,9 +23,9 @@ func newLogger(verbosity int, file string) (*zap.Logger, error) {
 	}
 	log, err := cfg.Build()
 	if err != nil {
-		return nil, fmt.Errorf("opening the log: %w", err)
+		return nil, nil, fmt.Errorf("opening the log: %w", err)
 	}
-	return log, nil
+	return log, &cfg.Level, nil
 }
 
 func zapISOTime(t time.Time, enc zapcore.PrimitiveArrayEncoder) {

@@ -18,7 +18,7 @@ const rootWarning = "running as root: memcached refuses to without -u USER; give
 // it, the others warn once at startup, saying why.
 func TestMemcachedOptionsAccepted(t *testing.T) {
 	p := testproc.StartShoal(t, "node",
-		"-k", "-L", "-r", "-R", "20", "-b", "512", "-D", ":", "-e", "/dev/shm/memory", "-N", "1", "-W", "-X", "-F",
+		"-k", "-L", "-r", "-R", "20", "-b", "512", "-D", "/", "-e", "/dev/shm/memory", "-N", "1", "-W", "-X", "-F",
 		"-A", "-C", "-B", "ascii", "-U", "0", "-t", "2", "-c", "100", "-I", "2m", "-m", "64M", "-f", "1.5", "-n", "64",
 		"-M", "-k", "-l", "127.0.0.2", "-a", "755",
 		"-o", "maxconns_fast,modern,hashpower=20,idle_timeout=7,slab_automove=0,slab_automove_window=10",
@@ -29,6 +29,7 @@ func TestMemcachedOptionsAccepted(t *testing.T) {
 		"flush_enabled": "no", "dump_enabled": "no", "shutdown_command": "yes", "idle_timeout": "7",
 		"slab_automove": "0", "slab_automove_window": "10", "slab_automove_ratio": "0.50", "lru_crawler": "no",
 		"slab_reassign": "no", "num_threads": "2", "udpport": "0", "inter": "127.0.0.2,127.0.0.1",
+		"stat_key_prefix": "/", "detail_enabled": "yes",
 	}
 	got := statsOf(t, p.Addr, "settings")
 	for k, v := range want {
@@ -45,7 +46,6 @@ func TestMemcachedOptionsAccepted(t *testing.T) {
 		"-L (--enable-largepages) is ignored: the item arena is one anonymous mapping; the kernel's transparent huge pages apply to it",
 		"-R (--max-reqs-per-event) is ignored: shoal serves every request a read brings and batches the replies; nothing starves",
 		"-b (--listen-backlog) is ignored: Go listens with the system's backlog (net.core.somaxconn)",
-		"-D (--prefix-delimiter) is ignored: shoal has no per-prefix stats (stats detail)",
 		"-e (--memory-file) is ignored: items live in anonymous memory; a restarted node starts empty",
 		"-N (--napi-ids) is ignored: connections are not spread over threads by NAPI id",
 		"-o hashpower is ignored: the index is 64 shards of tables that grow by themselves, hashed with Go's maphash",

@@ -19,15 +19,14 @@ import (
 // processSettings are memcached's options about the process rather than
 // the cache, which a node and an endpoint share.
 type processSettings struct {
-	Daemon       bool   // -d: run in the background (daemon.go)
-	PidFile      string // -P: write the process id there
-	User         string // -u: the user to run as, when started as root
-	CoreDumps    bool   // -r: maximize the core file limit
-	LogFile      string // Debian's memcached.conf "logfile": log there, not to stderr
-	Version      bool   // -V: print the version and exit
-	License      bool   // -i: print the licenses and exit
-	DisableWatch bool   // -W: shoal has no watch command, so it is always so
-	Ops          opsSettings
+	Daemon    bool   // -d: run in the background (daemon.go)
+	PidFile   string // -P: write the process id there
+	User      string // -u: the user to run as, when started as root
+	CoreDumps bool   // -r: maximize the core file limit
+	LogFile   string // Debian's memcached.conf "logfile": log there, not to stderr
+	Version   bool   // -V: print the version and exit
+	License   bool   // -i: print the licenses and exit
+	Ops       opsSettings
 }
 
 func processOptions(s *settings.Set, p *processSettings) {
@@ -39,7 +38,6 @@ func processOptions(s *settings.Set, p *processSettings) {
 	f.StringVar(&p.LogFile, "logfile", p.LogFile, "log to this file instead of stderr (the logfile line of Debian's memcached.conf)")
 	f.BoolVarP(&p.Version, "version", "V", false, "print the version and exit")
 	f.BoolVarP(&p.License, "license", "i", false, "print the modules shoal is built from, whose licenses apply, and exit")
-	f.BoolVarP(&p.DisableWatch, "disable-watch", "W", p.DisableWatch, "disable watch commands (shoal has none)")
 	opsOptions(s, &p.Ops)
 	s.Ignored("lock-memory", "k", false, nil, "lock down all paged memory",
 		"mlockall would fault in all the address space reserved for the arena to grow into (-m, cache_memlimit)")

@@ -30,10 +30,11 @@ func runServer(ctx context.Context, role string, cfg node.Config, proc processSe
 	if proc.Daemon && !isDaemon() {
 		return daemonize()
 	}
-	log, err := newLogger(cfg.Verbosity, proc.LogFile)
+	log, level, err := newLogger(cfg.Verbosity, proc.LogFile)
 	if err != nil {
 		return err
 	}
+	cfg.LogLevel = level
 	defer func() { _ = log.Sync() }()
 	for _, w := range warnings {
 		log.Warn(w)

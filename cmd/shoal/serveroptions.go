@@ -36,6 +36,7 @@ func serverOptions(s *settings.Set, c *node.Config, ext *settings.Extended) {
 	f.BoolVarP(&c.SASL, "enable-sasl", "S", c.SASL, "SASL PLAIN authentication on the binary protocol, users from --sasl-pwdb")
 	f.StringVar(&c.SASLFile, "sasl-pwdb", cmp.Or(c.SASLFile, os.Getenv("MEMCACHED_SASL_PWDB")), "user:password file for SASL (default: $MEMCACHED_SASL_PWDB, as memcached)")
 	f.Var(settings.Value(&c.Allow, parseAllow, joinPrefixes, "cidr,..."), "allow", "networks (CIDR or address, comma separated) clients may connect from; others are closed at once")
+	f.BoolVarP(&c.DisableWatch, "disable-watch", "W", c.DisableWatch, "disable watch commands (live logging)")
 	f.StringSliceVar(&c.DisabledCommands, "disable-commands", c.DisabledCommands, "administrative commands to refuse: "+strings.Join(node.AdminCommands, ", ")+" (-F is flush_all)")
 	s.Ignored("max-reqs-per-event", "R", true, positive("Number of requests per event"), "maximum number of requests per event",
 		"shoal serves every request a read brings and batches the replies; nothing starves")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -26,8 +27,8 @@ func storeOptions(s *settings.Set, c *node.Config, ext *settings.Extended) {
 		"the item arena is one anonymous mapping; the kernel's transparent huge pages apply to it")
 	s.Ignored("memory-file", "e", true, nil, "mmap a file for item memory (restartable cache)",
 		"items live in anonymous memory; a restarted node starts empty")
-	s.Ignored("prefix-delimiter", "D", true, nil, "delimiter of key prefixes for stats detail",
-		"shoal has no per-prefix stats (stats detail)")
+	f.VarP(settings.Value(&c.PrefixDelimiter, parseDelimiter(&c.Detail), func(b byte) string { return string(b) }, "char"),
+		"prefix-delimiter", "D", "delimiter of key prefixes for stats detail; turns stats detail on")
 	storeSuboptions(ext, c)
 }
 
@@ -108,3 +109,15 @@ func (v *disableFlushValue) String() string {
 	return strconv.FormatBool(slices.Contains(v.c.DisabledCommands, "flush_all"))
 }
 func (v *disableFlushValue) Type() string { return "bool" }
+
+// parseDelimiter reads -D as memcached does: its first character, which
+// also turns stats detail on.
+func parseDelimiter(detail *bool) func(string) (byte, error) {
+	return func(s string) (byte, error) {
+		if s == "" {
+			return 0, errors.New("no delimiter specified")
+		}
+		*detail = true
+		return s[0], nil
+	}
+}
