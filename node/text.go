@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 
+	"github.com/shoal-cache/shoal/node/internal/store"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -101,7 +102,7 @@ func (c *conn) setNoreply(tokens [][]byte) {
 
 // withStore is the server's store; on a configuration endpoint, which has
 // none, it answers the storage command with an error and returns nil.
-func (c *conn) withStore() *Store {
+func (c *conn) withStore() *store.Store {
 	if c.s.store == nil {
 		c.reply([]byte("SERVER_ERROR no storage on a configuration endpoint\r\n"))
 	}
@@ -202,7 +203,7 @@ func (c *conn) update(tokens [][]byte, mode protocol.StoreMode) error {
 	if st == nil {
 		return c.swallow(cmd.Bytes + 2)
 	}
-	res, err := st.Reserve(cmd.Key, cmd.Flags, int64(cmd.Exptime), cmd.Bytes, mode)
+	res, err := st.Reserve(cmd.Key, cmd.Flags, int64(cmd.Exptime), cmd.Bytes, engineMode(mode))
 	if err != nil {
 		c.storeError(err)
 		return c.swallow(cmd.Bytes + 2)
@@ -215,7 +216,7 @@ func (c *conn) update(tokens [][]byte, mode protocol.StoreMode) error {
 		}
 		return err
 	}
-	result, _, err := st.Commit(res, mode, cmd.CAS)
+	result, _, err := st.Commit(res, engineMode(mode), cmd.CAS)
 	if err != nil {
 		if mode == protocol.ModeAppend || mode == protocol.ModePrepend {
 			// memcached answers NOT_STORED when the joined value cannot be
@@ -271,10 +272,10 @@ func (c *conn) readData(v []byte) error {
 
 func (c *conn) storeError(err error) {
 	switch {
-	case errors.Is(err, ErrTooLarge):
+	case errors.Is(err, store.ErrTooLarge):
 		c.s.stats.storeTooLarge.Add(1)
 		c.reply(protocol.ErrTooLarge)
-	case errors.Is(err, ErrNonNumeric):
+	case errors.Is(err, store.ErrNonNumeric):
 		c.reply(protocol.ErrNonNumeric)
 	default:
 		c.s.stats.storeNoMemory.Add(1)
@@ -282,13 +283,13 @@ func (c *conn) storeError(err error) {
 	}
 }
 
-func resultReply(r Result) []byte {
+func resultReply(r store.Result) []byte {
 	switch r {
-	case Stored:
+	case store.Stored:
 		return protocol.RespStored
-	case Exists:
+	case store.Exists:
 		return protocol.RespExists
-	case NotFound:
+	case store.NotFound:
 		return protocol.RespNotFound
 	default:
 		return protocol.RespNotStored
