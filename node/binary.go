@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 
+	"github.com/shoal-cache/shoal/node/internal/store"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -195,7 +196,7 @@ func (c *conn) binGet(req *binRequest) error {
 	pre := protocol.BinaryHeaderLen + extLen + keyLen
 	b := append(c.scratch[:0], make([]byte, pre)...)
 	copy(b[pre-keyLen:], req.key[:keyLen])
-	var it Item
+	var it store.Item
 	hit := false
 	if body, ok := c.legacyClusterConfig(req.key); ok && !touch {
 		b, hit = append(b, body...), true
@@ -250,10 +251,10 @@ func (c *conn) binStore(req *binRequest, mode protocol.StoreMode) error {
 	if st == nil {
 		return c.binFail(req, protocol.StatusNotSupported, noStorage, vlen)
 	}
-	res, err := st.Reserve(req.key, flags, int64(exptime), vlen, mode)
+	res, err := st.Reserve(req.key, flags, int64(exptime), vlen, engineMode(mode))
 	if err != nil {
 		c.observeStore(req.key, mode, storeOutcome(0, err), vlen, relativeTTL(int64(exptime)))
-		if errors.Is(err, ErrTooLarge) {
+		if errors.Is(err, store.ErrTooLarge) {
 			c.s.stats.storeTooLarge.Add(1)
 			return c.binFail(req, protocol.StatusTooLarge, "", vlen)
 		}
@@ -268,22 +269,22 @@ func (c *conn) binStore(req *binRequest, mode protocol.StoreMode) error {
 	if req.h.CAS != 0 && mode != protocol.ModeAppend && mode != protocol.ModePrepend {
 		commit = protocol.ModeCAS
 	}
-	result, cas, err := st.Commit(res, commit, req.h.CAS)
+	result, cas, err := st.Commit(res, engineMode(commit), req.h.CAS)
 	c.observeStore(req.key, commit, storeOutcome(result, err), vlen, relativeTTL(int64(exptime)))
 	if err != nil {
 		c.countStoreError(err)
-		result = NotStored
+		result = store.NotStored
 	}
 	var status protocol.Status
 	switch {
-	case result == Stored:
+	case result == store.Stored:
 		if !req.quiet {
 			c.binReply(req, cas, nil, nil, nil)
 		}
 		return nil
-	case result == Exists:
+	case result == store.Exists:
 		status = protocol.StatusKeyExists
-	case result == NotFound:
+	case result == store.NotFound:
 		status = protocol.StatusKeyNotFound
 	case mode == protocol.ModeAdd: // memcached names a failed add and
 		status = protocol.StatusKeyExists // replace by their likely cause
@@ -296,7 +297,7 @@ func (c *conn) binStore(req *binRequest, mode protocol.StoreMode) error {
 }
 
 func (c *conn) countStoreError(err error) {
-	if errors.Is(err, ErrTooLarge) {
+	if errors.Is(err, store.ErrTooLarge) {
 		c.s.stats.storeTooLarge.Add(1)
 	} else {
 		c.s.stats.storeNoMemory.Add(1)
@@ -310,12 +311,12 @@ func (c *conn) binDelete(req *binRequest) error {
 	}
 	c.observeDelete(req.key)
 	switch st.DeleteCAS(req.key, req.h.CAS) {
-	case Stored:
+	case store.Stored:
 		if !req.quiet {
 			c.binReply(req, 0, nil, nil, nil)
 		}
 		return nil
-	case Exists:
+	case store.Exists:
 		return c.binFail(req, protocol.StatusKeyExists, "", 0)
 	}
 	return c.binFail(req, protocol.StatusKeyNotFound, "", 0)
@@ -330,15 +331,15 @@ func (c *conn) binArith(req *binRequest) error {
 		return c.binFail(req, protocol.StatusNotSupported, noStorage, 0)
 	}
 	delta, initial, exptime := protocol.ArithExtras(req.ext)
-	var create *Create
+	var create *store.Create
 	if exptime != protocol.NoCreateExptime {
-		create = &Create{Initial: initial, Exptime: int64(exptime)}
+		create = &store.Create{Initial: initial, Exptime: int64(exptime)}
 	}
 	v, cas, found, err := st.ArithCAS(req.key, req.op == protocol.OpIncrement, delta, create, req.h.CAS)
 	switch {
-	case errors.Is(err, ErrNonNumeric):
+	case errors.Is(err, store.ErrNonNumeric):
 		return c.binFail(req, protocol.StatusDeltaBadValue, "", 0)
-	case errors.Is(err, ErrCASMismatch):
+	case errors.Is(err, store.ErrCASMismatch):
 		return c.binFail(req, protocol.StatusKeyExists, "", 0)
 	case err != nil && found:
 		return c.binFail(req, protocol.StatusOutOfMemory, "Out of memory incrementing value", 0)

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/shoal-cache/shoal/node/internal/store"
 	"go.uber.org/zap"
 )
 
@@ -50,7 +51,7 @@ type Config struct {
 	// SlabAutomove is -o slab_automove: 0 keeps pages where they are unless
 	// a class has nothing to evict, 1 (and memcached's 2) moves them by
 	// eviction rates, over SlabAutomoveWindow seconds with
-	// SlabAutomoveRatio (see StoreConfig).
+	// SlabAutomoveRatio (see store.Config).
 	SlabAutomove       int
 	SlabAutomoveRatio  float64
 	SlabAutomoveWindow int
@@ -79,8 +80,8 @@ func DefaultConfig() Config {
 		PrefixDelimiter:    ':',
 		Protocol:           "auto",
 		SlabAutomove:       1,
-		SlabAutomoveRatio:  DefaultAutomoveRatio,
-		SlabAutomoveWindow: DefaultAutomoveWindow,
+		SlabAutomoveRatio:  store.DefaultAutomoveRatio,
+		SlabAutomoveWindow: store.DefaultAutomoveWindow,
 		MemoryLimitMB:      64,
 		ConnLimit:          1024,
 		Threads:            runtime.NumCPU(),
@@ -152,8 +153,8 @@ func (c Config) validateStore() error {
 	return nil
 }
 
-func (c Config) storeConfig() StoreConfig {
-	return StoreConfig{
+func (c Config) storeConfig() store.Config {
+	return store.Config{
 		MemoryLimit:      int64(c.MemoryLimitMB) << 20,
 		MaxItemSize:      c.MaxItemSize,
 		GrowthFactor:     c.GrowthFactor,
@@ -161,7 +162,7 @@ func (c Config) storeConfig() StoreConfig {
 		DisableCAS:       c.DisableCAS,
 		DisableEvictions: c.DisableEvictions,
 		NoPageMoves:      c.NoSlabReassign,
-		Automove:         c.SlabAutomove > 0,
+		Automove:         store.AutomoveMode(c.SlabAutomove),
 		AutomoveRatio:    c.SlabAutomoveRatio,
 		AutomoveWindow:   c.SlabAutomoveWindow,
 		NoCrawler:        c.NoLRUCrawler,

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shoal-cache/shoal/node/internal/store"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -75,7 +76,7 @@ func (c *conn) lruCrawler(tokens [][]byte) {
 		return
 	}
 	var line []byte
-	st.EachItem(want, func(it ItemMeta) bool {
+	st.EachItem(want, func(it store.ItemMeta) bool {
 		line = appendMetadump(line[:0], it)
 		_, err := c.w.Write(line)
 		return err == nil // the client went away: stop walking
@@ -107,7 +108,7 @@ func metadumpClasses(list string, classes int) ([]bool, bool) {
 }
 
 // appendMetadump appends memcached's metadump line for it.
-func appendMetadump(b []byte, it ItemMeta) []byte {
+func appendMetadump(b []byte, it store.ItemMeta) []byte {
 	exp := int64(-1)
 	if it.Exptime != 0 {
 		exp = it.Exptime

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 
+	"github.com/shoal-cache/shoal/node/internal/store"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -32,7 +33,7 @@ func (c *conn) metaCommand(cmd byte, tokens [][]byte, rest []byte) error {
 // parseMeta parses a meta command without a data block into m, answering
 // a malformed one; it returns the store to run it on, or nil when there is
 // nothing to run.
-func (c *conn) parseMeta(tokens [][]byte, more bool, m *protocol.Meta) *Store {
+func (c *conn) parseMeta(tokens [][]byte, more bool, m *protocol.Meta) *store.Store {
 	if e, _ := protocol.ParseMeta(tokens, more, m); e != nil {
 		c.write(e)
 		return nil
@@ -49,7 +50,10 @@ func (c *conn) metaGet(tokens [][]byte, more bool) {
 		return
 	}
 	c.noreply = m.Quiet
-	it, val, found := st.MetaGet(&m, c.scratch[:0])
+	var steps [protocol.MaxTokens]store.Step
+	o := metaGetOptions(&m, &steps)
+	got, val, found := st.GetWith(&o, c.scratch[:0])
+	it := protocol.MetaItem(got)
 	c.observeGet(m.Key, found, len(val))
 	if m.LongOpaque >= 0 {
 		c.write(protocol.ErrMetaOpaque)
@@ -90,7 +94,7 @@ func (c *conn) metaSet(tokens [][]byte, more bool) error {
 	if st == nil {
 		return c.swallow(m.DataLen + 2)
 	}
-	res, err := st.Reserve(m.Key, m.ClientFlags, int64(m.TTL), m.DataLen, protocol.ModeSet)
+	res, err := st.Reserve(m.Key, m.ClientFlags, int64(m.TTL), m.DataLen, store.ModeSet)
 	if err != nil {
 		c.observeStore(m.Key, protocol.ModeSet, storeOutcome(0, err), m.DataLen, relativeTTL(int64(m.TTL)))
 		c.storeError(err)
@@ -107,21 +111,22 @@ func (c *conn) metaSet(tokens [][]byte, more bool) error {
 		return err
 	}
 	c.noreply = m.Quiet
-	result, cas, _ := st.MetaCommit(res, &m)
+	o := metaSetOptions(&m)
+	result, cas, _ := st.CommitWith(res, &o)
 	c.observeStore(m.Key, m.StoreMode(), storeStatus[result], m.DataLen, relativeTTL(int64(m.TTL)))
 	// memcached answers NS when an append finds no memory, not an error.
 	code := protocol.RespNS
 	switch result {
-	case Stored:
+	case store.Stored:
 		code = protocol.RespHD
-	case Exists:
+	case store.Exists:
 		code = protocol.RespEX
-	case NotFound:
+	case store.NotFound:
 		code = protocol.RespNF
 	}
 	c.scratch = protocol.AppendMetaFlags(append(c.scratch, code...), &m, protocol.ShowSet,
 		&protocol.MetaItem{CAS: cas, KeyBinary: m.Base64})
-	if result == Stored {
+	if result == store.Stored {
 		c.reply(c.scratch[kept:])
 	} else {
 		c.write(c.scratch[kept:])
@@ -153,17 +158,18 @@ func (c *conn) metaDelete(tokens [][]byte, more bool) {
 	}
 	c.noreply = m.Quiet
 	c.observeDelete(m.Key)
-	result := st.MetaDelete(&m)
+	o := metaDeleteOptions(&m)
+	result := st.DeleteWith(&o)
 	code := protocol.RespHD
 	switch result {
-	case NotFound:
+	case store.NotFound:
 		code = protocol.RespNF
-	case Exists:
+	case store.Exists:
 		code = protocol.RespEX
 	}
 	c.scratch = protocol.AppendMetaFlags(append(c.scratch[:0], code...), &m, protocol.ShowMiss,
 		&protocol.MetaItem{KeyBinary: m.Base64})
-	if result == Stored {
+	if result == store.Stored {
 		c.reply(c.scratch)
 	} else {
 		c.write(c.scratch)
@@ -178,12 +184,16 @@ func (c *conn) metaArith(tokens [][]byte, more bool) {
 	if st == nil {
 		return
 	}
-	out, v, it, err := st.MetaArith(&m)
+	var steps [protocol.MaxTokens]store.Step
+	o := metaArithOptions(&m, &steps)
+	out, v, got, err := st.ArithWith(&o)
+	it := protocol.MetaItem(got)
+	it.KeyBinary = m.Base64
 	switch {
-	case errors.Is(err, ErrNonNumeric):
+	case errors.Is(err, store.ErrNonNumeric):
 		c.write(protocol.ErrNonNumeric)
 		return
-	case err != nil && out == ArithCreated:
+	case err != nil && out == store.ArithCreated:
 		c.write(protocol.ErrMetaCreateMemory)
 		return
 	case err != nil:
@@ -196,9 +206,9 @@ func (c *conn) metaArith(tokens [][]byte, more bool) {
 	}
 	b := c.scratch[:0]
 	switch out {
-	case ArithNotFound, ArithExists:
+	case store.ArithNotFound, store.ArithExists:
 		code := protocol.RespNF
-		if out == ArithExists {
+		if out == store.ArithExists {
 			code = protocol.RespEX
 		}
 		c.scratch = protocol.AppendMetaFlags(append(b, code...), &m, protocol.ShowMiss,
@@ -218,7 +228,7 @@ func (c *conn) metaArith(tokens [][]byte, more bool) {
 		b = append(append(b, num...), protocol.RespCRLF...)
 	}
 	c.scratch = b
-	if out == ArithChanged && m.Quiet {
+	if out == store.ArithChanged && m.Quiet {
 		return
 	}
 	c.write(b)
@@ -238,7 +248,7 @@ func (c *conn) metaDebug(tokens [][]byte) {
 	if st == nil {
 		return
 	}
-	it, itemBinary, now, ok := st.MetaDebug(key)
+	it, itemBinary, now, ok := st.Peek(key)
 	if !ok {
 		c.write(protocol.RespENLine)
 		return

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shoal-cache/shoal/internal/testproc"
+	"github.com/shoal-cache/shoal/node/internal/store"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -785,7 +786,9 @@ func TestMetaStoreOneWinner(t *testing.T) {
 					t.Error(string(e))
 					return
 				}
-				it, _, found := s.MetaGet(&m, nil)
+				var steps [protocol.MaxTokens]store.Step
+				o := metaGetOptions(&m, &steps)
+				it, _, found := s.GetWith(&o, nil)
 				if !found || it.Won == it.TokenSent {
 					t.Errorf("found %v won %v token sent %v", found, it.Won, it.TokenSent)
 				}

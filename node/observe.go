@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shoal-cache/shoal/node/internal/store"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -33,7 +34,7 @@ func (c *conn) observeGet(key []byte, found bool, size int) {
 }
 
 // storeStatus names a storage outcome as memcached's watch does.
-var storeStatus = map[Result]string{Stored: "stored", NotStored: "not_stored", Exists: "exists", NotFound: "not_found"}
+var storeStatus = map[store.Result]string{store.Stored: "stored", store.NotStored: "not_stored", store.Exists: "exists", store.NotFound: "not_found"}
 
 // storeCmd names a storage mode as memcached's watch does.
 var storeCmd = map[protocol.StoreMode]string{protocol.ModeSet: "set", protocol.ModeAdd: "add",
@@ -105,9 +106,9 @@ func (c *conn) keepKey(key []byte) []byte {
 
 // storeOutcome names what a storage command came to as memcached's watch
 // does.
-func storeOutcome(r Result, err error) string {
+func storeOutcome(r store.Result, err error) string {
 	switch {
-	case errors.Is(err, ErrTooLarge):
+	case errors.Is(err, store.ErrTooLarge):
 		return "too_large"
 	case err != nil:
 		return "no_memory"
@@ -118,6 +119,7 @@ func storeOutcome(r Result, err error) string {
 // relativeTTL is an exptime as seconds from now, memcached's ttl= field:
 // exptimes over 30 days are unix times.
 func relativeTTL(exptime int64) int64 {
+	const maxRelativeExptime = 60 * 60 * 24 * 30
 	if exptime > maxRelativeExptime {
 		return exptime - time.Now().Unix()
 	}

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shoal-cache/shoal/node/internal/store"
 	"go.uber.org/zap"
 )
 
@@ -26,7 +27,7 @@ type ClusterConfig interface {
 type Server struct {
 	cfg     Config
 	log     *zap.Logger
-	store   *Store // nil on a configuration endpoint
+	store   *store.Store // nil on a configuration endpoint
 	started time.Time
 
 	lns      []net.Listener
@@ -81,18 +82,17 @@ func NewServer(cfg Config, log *zap.Logger) (*Server, error) {
 		return nil, err
 	}
 	if !cfg.NoStorage {
-		st, err := NewStore(cfg.storeConfig())
+		st, err := store.New(cfg.storeConfig())
 		if err != nil {
 			return nil, err
 		}
-		st.SetAutomove(cfg.SlabAutomove)
 		s.store = st
 	}
 	return s, nil
 }
 
 // Store is the server's storage, nil on a configuration endpoint.
-func (s *Server) Store() *Store { return s.store }
+func (s *Server) Store() *store.Store { return s.store }
 
 // SetClusterConfig makes the server answer discovery from c.
 func (s *Server) SetClusterConfig(c ClusterConfig) { s.cluster.Store(&c) }

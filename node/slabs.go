@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/shoal-cache/shoal/node/internal/store"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -30,26 +31,28 @@ func (c *conn) slabsReassign(tokens [][]byte) {
 	if st == nil {
 		return
 	}
-	if c.s.cfg.NoSlabReassign {
-		c.write([]byte(ErrReassignOff.Error() + "\r\n"))
-		return
-	}
 	src, ok1 := protocol.ParseInt32(tokens[2])
 	dst, ok2 := protocol.ParseInt32(tokens[3])
 	if !ok1 || !ok2 {
 		c.write(protocol.ErrBadFormat)
 		return
 	}
-	err := st.Reassign(int(src), int(dst))
-	switch {
-	case err == nil:
-		c.write(protocol.RespOK)
-	case errors.Is(err, ErrReassignBusy), errors.Is(err, ErrReassignClass), errors.Is(err, ErrReassignNoSpare),
-		errors.Is(err, ErrReassignSame), errors.Is(err, ErrReassignOff):
-		c.write([]byte(err.Error() + "\r\n"))
-	default:
-		c.write(protocol.ErrOutOfMemory)
+	c.write(reassignReply(st.Reassign(int(src), int(dst))))
+}
+
+// reassignReply is memcached's answer to slabs reassign for err.
+func reassignReply(err error) []byte {
+	word := map[error]string{store.ErrBusy: "BUSY", store.ErrBadClass: "BADCLASS", store.ErrNoSpare: "NOSPARE",
+		store.ErrSameClass: "SAME", store.ErrReassignOff: "CLIENT_ERROR"}
+	if err == nil {
+		return protocol.RespOK
 	}
+	for e, w := range word {
+		if errors.Is(err, e) {
+			return []byte(w + " " + e.Error() + "\r\n")
+		}
+	}
+	return []byte("SERVER_ERROR " + err.Error() + "\r\n")
 }
 
 // slabsAutomove: memcached reads a mode with strtoul (so "1x" is a format
@@ -79,7 +82,7 @@ func (c *conn) slabsAutomove(tokens [][]byte) {
 	case mode > 2:
 		c.reply(protocol.RespError)
 	default:
-		st.SetAutomove(int(mode))
+		_ = st.SetAutomove(store.AutomoveMode(mode)) // mode is checked above
 		c.reply(protocol.RespOK)
 	}
 }

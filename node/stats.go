@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shoal-cache/shoal/node/internal/store"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -74,51 +75,6 @@ func stat(b []byte, name string, v any) []byte {
 	return protocol.AppendStat(b, name, s)
 }
 
-// StoreTotals are the store's counters summed over shards and classes.
-type StoreTotals struct {
-	opStats
-	CurrItems, Bytes                                 int
-	Evictions, Reclaimed, ExpiredUnfetched           uint64
-	EvictedUnfetched, OutOfMemory, PagesMoved, Pages uint64
-	Rescues, EvictionsNomem, CrawlerReclaimed        uint64
-	CrawlerChecked                                   uint64
-	LimitBytes                                       int64
-	TotalMalloced                                    int64
-}
-
-// Totals sums the store's counters.
-func (s *Store) Totals() StoreTotals {
-	var t StoreTotals
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		t.opStats.add(&sh.stats)
-		sh.mu.Unlock()
-	}
-	for _, c := range s.slabs.classes[1:] {
-		c.mu.Lock()
-		t.CurrItems += c.lru.items
-		t.Bytes += c.lru.bytes
-		t.Evictions += c.stats.evicted
-		t.Reclaimed += c.stats.reclaimed
-		t.ExpiredUnfetched += c.stats.expiredUnfetched
-		t.EvictedUnfetched += c.stats.evictedUnfetched
-		t.OutOfMemory += c.stats.outOfMemory
-		t.PagesMoved += c.stats.pagesMoved
-		t.Rescues += c.stats.rescues
-		t.EvictionsNomem += c.stats.evictionsNomem
-		t.CrawlerReclaimed += c.stats.crawlerReclaimed
-		c.mu.Unlock()
-	}
-	s.slabs.pageMu.Lock()
-	t.Pages = uint64(s.slabs.nextPage - 1)
-	t.LimitBytes = int64(s.slabs.limitPages) * int64(s.arena.pageSize)
-	s.slabs.pageMu.Unlock()
-	t.TotalMalloced = int64(t.Pages) * int64(s.arena.pageSize)
-	t.CrawlerChecked = s.crawler.checked.Load()
-	return t
-}
-
 // resetStats zeroes the counters `stats reset` resets.
 func (s *Server) resetStats() {
 	s.stats.totalConns.Store(0)
@@ -130,17 +86,7 @@ func (s *Server) resetStats() {
 	s.stats.listenDisabled.Store(0)
 	s.detail.reset()
 	if st := s.store; st != nil {
-		for i := range st.shards {
-			sh := &st.shards[i]
-			sh.mu.Lock()
-			sh.stats = opStats{}
-			sh.mu.Unlock()
-		}
-		for _, c := range st.slabs.classes[1:] {
-			c.mu.Lock()
-			c.stats = classStats{}
-			c.mu.Unlock()
-		}
+		st.ResetStats()
 	}
 }
 
@@ -163,31 +109,31 @@ func (s *Server) appendGeneralStats(b []byte) []byte {
 	b = stat(b, "rejected_connections", s.stats.rejectedConns.Load())
 	b = stat(b, "allow_refused", s.allow.refused.Load())
 	b = stat(b, "connection_structures", s.stats.currConns.Load())
-	var t StoreTotals
+	var t store.Totals
 	if s.store != nil {
 		t = s.store.Totals()
 	}
-	b = stat(b, "cmd_get", t.getCmds)
-	b = stat(b, "cmd_set", t.setCmds)
+	b = stat(b, "cmd_get", t.GetCmds)
+	b = stat(b, "cmd_set", t.SetCmds)
 	b = stat(b, "cmd_flush", s.stats.cmdFlush.Load())
-	b = stat(b, "cmd_touch", t.touchCmds)
+	b = stat(b, "cmd_touch", t.TouchCmds)
 	b = stat(b, "cmd_meta", s.stats.cmdMeta.Load())
 	b = stat(b, "cmd_config_get", s.stats.cmdConfigGet.Load())
-	b = stat(b, "get_hits", t.getHits)
-	b = stat(b, "get_misses", t.getMisses)
-	b = stat(b, "get_expired", t.getExpired)
-	b = stat(b, "get_flushed", t.getFlushed)
-	b = stat(b, "delete_misses", t.deleteMisses)
-	b = stat(b, "delete_hits", t.deleteHits)
-	b = stat(b, "incr_misses", t.incrMisses)
-	b = stat(b, "incr_hits", t.incrHits)
-	b = stat(b, "decr_misses", t.decrMisses)
-	b = stat(b, "decr_hits", t.decrHits)
-	b = stat(b, "cas_misses", t.casMisses)
-	b = stat(b, "cas_hits", t.casHits)
-	b = stat(b, "cas_badval", t.casBadval)
-	b = stat(b, "touch_hits", t.touchHits)
-	b = stat(b, "touch_misses", t.touchMisses)
+	b = stat(b, "get_hits", t.GetHits)
+	b = stat(b, "get_misses", t.GetMisses)
+	b = stat(b, "get_expired", t.GetExpired)
+	b = stat(b, "get_flushed", t.GetFlushed)
+	b = stat(b, "delete_misses", t.DeleteMisses)
+	b = stat(b, "delete_hits", t.DeleteHits)
+	b = stat(b, "incr_misses", t.IncrMisses)
+	b = stat(b, "incr_hits", t.IncrHits)
+	b = stat(b, "decr_misses", t.DecrMisses)
+	b = stat(b, "decr_hits", t.DecrHits)
+	b = stat(b, "cas_misses", t.CasMisses)
+	b = stat(b, "cas_hits", t.CasHits)
+	b = stat(b, "cas_badval", t.CasBadval)
+	b = stat(b, "touch_hits", t.TouchHits)
+	b = stat(b, "touch_misses", t.TouchMisses)
 	b = stat(b, "store_too_large", s.stats.storeTooLarge.Load())
 	b = stat(b, "store_no_memory", s.stats.storeNoMemory.Load())
 	b = stat(b, "auth_cmds", s.auth.cmds.Load())
@@ -199,7 +145,7 @@ func (s *Server) appendGeneralStats(b []byte) []byte {
 	b = stat(b, "threads", s.cfg.Threads)
 	b = stat(b, "bytes", t.Bytes)
 	b = stat(b, "curr_items", t.CurrItems)
-	b = stat(b, "total_items", t.totalItems)
+	b = stat(b, "total_items", t.TotalItems)
 	b = stat(b, "slab_reassign_rescues", t.Rescues)
 	b = stat(b, "slab_reassign_evictions_nomem", t.EvictionsNomem)
 	b = stat(b, "slab_reassign_busy_items", 0)
@@ -224,68 +170,49 @@ func (s *Server) appendGeneralStats(b []byte) []byte {
 }
 
 func (s *Server) appendItemStats(b []byte) []byte {
-	st := s.store
-	if st == nil {
+	if s.store == nil {
 		return b
 	}
-	now := st.Now()
-	for _, c := range st.slabs.classes[1:] {
-		c.mu.Lock()
-		if c.lru.items == 0 && c.stats == (classStats{}) {
-			c.mu.Unlock()
+	for _, c := range s.store.ClassStats(nil) {
+		if c.Items == 0 && c.ClassCounters == (store.ClassCounters{}) {
 			continue
 		}
-		p := "items:" + strconv.Itoa(c.id) + ":"
-		age := uint32(0)
-		if c.lru.tail != 0 {
-			age = now - st.m.u32(c.lru.tail, hdrAtime)
-		}
-		b = stat(b, p+"number", c.lru.items)
-		b = stat(b, p+"age", age)
-		b = stat(b, p+"evicted", c.stats.evicted)
-		b = stat(b, p+"evicted_nonzero", c.stats.evictedNonzero)
-		b = stat(b, p+"evicted_time", c.stats.evictedTime)
-		b = stat(b, p+"outofmemory", c.stats.outOfMemory)
-		b = stat(b, p+"reclaimed", c.stats.reclaimed)
-		b = stat(b, p+"expired_unfetched", c.stats.expiredUnfetched)
-		b = stat(b, p+"evicted_unfetched", c.stats.evictedUnfetched)
-		b = stat(b, p+"crawler_reclaimed", c.stats.crawlerReclaimed)
-		c.mu.Unlock()
+		p := "items:" + strconv.Itoa(c.ID) + ":"
+		b = stat(b, p+"number", c.Items)
+		b = stat(b, p+"age", c.Age)
+		b = stat(b, p+"evicted", c.Evicted)
+		b = stat(b, p+"evicted_nonzero", c.EvictedNonzero)
+		b = stat(b, p+"evicted_time", c.EvictedTime)
+		b = stat(b, p+"outofmemory", c.OutOfMemory)
+		b = stat(b, p+"reclaimed", c.Reclaimed)
+		b = stat(b, p+"expired_unfetched", c.ExpiredUnfetched)
+		b = stat(b, p+"evicted_unfetched", c.EvictedUnfetched)
+		b = stat(b, p+"crawler_reclaimed", c.CrawlerReclaimed)
 	}
 	return b
 }
 
 func (s *Server) appendSlabStats(b []byte) []byte {
-	st := s.store
-	if st == nil {
+	if s.store == nil {
 		return protocol.AppendStat(b, "active_slabs", "0")
 	}
 	active := 0
-	for _, c := range st.slabs.classes[1:] {
-		c.mu.Lock()
-		if len(c.pages) == 0 {
-			c.mu.Unlock()
+	for _, c := range s.store.ClassStats(nil) {
+		if c.Pages == 0 {
 			continue
 		}
 		active++
-		p := strconv.Itoa(c.id) + ":"
-		total := len(c.pages) * c.perPage
-		end := 0
-		if c.carvePage != 0 {
-			end = c.perPage - c.carveNext
-		}
-		b = stat(b, p+"chunk_size", c.size)
-		b = stat(b, p+"chunks_per_page", c.perPage)
-		b = stat(b, p+"total_pages", len(c.pages))
-		b = stat(b, p+"total_chunks", total)
-		b = stat(b, p+"used_chunks", c.lru.items)
-		b = stat(b, p+"free_chunks", c.nfree)
-		b = stat(b, p+"free_chunks_end", end)
-		c.mu.Unlock()
+		p := strconv.Itoa(c.ID) + ":"
+		b = stat(b, p+"chunk_size", c.ChunkSize)
+		b = stat(b, p+"chunks_per_page", c.ChunksPerPage)
+		b = stat(b, p+"total_pages", c.Pages)
+		b = stat(b, p+"total_chunks", c.Pages*c.ChunksPerPage)
+		b = stat(b, p+"used_chunks", c.Items)
+		b = stat(b, p+"free_chunks", c.FreeChunks)
+		b = stat(b, p+"free_chunks_end", c.FreeChunksEnd)
 	}
-	t := st.Totals()
 	b = stat(b, "active_slabs", active)
-	return stat(b, "total_malloced", t.TotalMalloced)
+	return stat(b, "total_malloced", s.store.Totals().TotalMalloced)
 }
 
 func (s *Server) appendConnStats(b []byte) []byte {
@@ -327,15 +254,4 @@ func netAddr(a net.Addr) string {
 		return "unix:" + strings.TrimPrefix(u.Name, "@") // Go names an unbound client "@"
 	}
 	return a.Network() + ":" + a.String()
-}
-
-// SetMemoryLimit changes the item memory limit (cache_memlimit). Pages
-// above a lowered limit stay in use; no new ones are taken.
-func (s *Store) SetMemoryLimit(bytes int64) bool {
-	pages := int(bytes / int64(s.arena.pageSize))
-	if pages < 1 || pages >= s.arena.pages() {
-		return false
-	}
-	s.slabs.setLimit(pages)
-	return true
 }

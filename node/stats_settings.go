@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shoal-cache/shoal/node/internal/store"
 )
 
 // appendSettings serves `stats settings`: every setting memcached 1.6 lists
@@ -46,7 +48,7 @@ func (s *Server) appendSettings(b []byte) []byte {
 	b = stat(b, "slab_reassign", !cfg.NoSlabReassign)
 	automove, ratio := cfg.SlabAutomove, cfg.SlabAutomoveRatio
 	if s.store != nil {
-		automove, ratio = s.store.Automove(), s.store.AutomoveRatio()
+		automove, ratio = int(s.store.Automove()), s.store.AutomoveRatio()
 	}
 	b = stat(b, "slab_automove", automove)
 	b = stat(b, "slab_automove_ratio", ratio)
@@ -76,7 +78,7 @@ func (s *Server) appendSettings(b []byte) []byte {
 	b = appendTLSSettings(b, cfg.TLS)
 	b = stat(b, "num_napi_ids", "(null)")
 	b = stat(b, "memory_file", "(null)")
-	b = stat(b, "slab_page_size", pageSize)
+	b = stat(b, "slab_page_size", store.PageSize)
 	return stat(b, "go_version", runtime.Version())
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/shoal-cache/shoal/node/internal/store"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -110,7 +111,7 @@ func (c *conn) setNoreply(tokens [][]byte) {
 
 // withStore is the server's store; on a configuration endpoint, which has
 // none, it answers the storage command with an error and returns nil.
-func (c *conn) withStore() *Store {
+func (c *conn) withStore() *store.Store {
 	if c.s.store == nil {
 		c.reply([]byte("SERVER_ERROR no storage on a configuration endpoint\r\n"))
 	}
@@ -212,7 +213,7 @@ func (c *conn) update(tokens [][]byte, mode protocol.StoreMode) error {
 	if st == nil {
 		return c.swallow(cmd.Bytes + 2)
 	}
-	res, err := st.Reserve(cmd.Key, cmd.Flags, int64(cmd.Exptime), cmd.Bytes, mode)
+	res, err := st.Reserve(cmd.Key, cmd.Flags, int64(cmd.Exptime), cmd.Bytes, engineMode(mode))
 	if err != nil {
 		c.observeStore(cmd.Key, mode, storeOutcome(0, err), cmd.Bytes, relativeTTL(int64(cmd.Exptime)))
 		c.storeError(err)
@@ -227,7 +228,7 @@ func (c *conn) update(tokens [][]byte, mode protocol.StoreMode) error {
 		}
 		return err
 	}
-	result, _, err := st.Commit(res, mode, cmd.CAS)
+	result, _, err := st.Commit(res, engineMode(mode), cmd.CAS)
 	c.observeStore(key, mode, storeOutcome(result, err), cmd.Bytes, relativeTTL(int64(cmd.Exptime)))
 	if err != nil {
 		if mode == protocol.ModeAppend || mode == protocol.ModePrepend {
@@ -284,10 +285,10 @@ func (c *conn) readData(v []byte) error {
 
 func (c *conn) storeError(err error) {
 	switch {
-	case errors.Is(err, ErrTooLarge):
+	case errors.Is(err, store.ErrTooLarge):
 		c.s.stats.storeTooLarge.Add(1)
 		c.reply(protocol.ErrTooLarge)
-	case errors.Is(err, ErrNonNumeric):
+	case errors.Is(err, store.ErrNonNumeric):
 		c.reply(protocol.ErrNonNumeric)
 	default:
 		c.s.stats.storeNoMemory.Add(1)
@@ -295,13 +296,13 @@ func (c *conn) storeError(err error) {
 	}
 }
 
-func resultReply(r Result) []byte {
+func resultReply(r store.Result) []byte {
 	switch r {
-	case Stored:
+	case store.Stored:
 		return protocol.RespStored
-	case Exists:
+	case store.Exists:
 		return protocol.RespExists
-	case NotFound:
+	case store.NotFound:
 		return protocol.RespNotFound
 	default:
 		return protocol.RespNotStored

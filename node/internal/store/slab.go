@@ -1,4 +1,4 @@
-package node
+package store
 
 import (
 	"sort"
@@ -25,24 +25,24 @@ type slabClass struct {
 
 	lru lruList
 
-	stats classStats
+	stats ClassCounters
 	_     [64]byte // keep neighbouring classes' locks off one cache line
 }
 
-// classStats are memcached's per-class counters ("stats items").
-type classStats struct {
-	evicted          uint64
-	evictedNonzero   uint64
-	evictedUnfetched uint64
-	evictedTime      uint32 // seconds since last access of the last evicted item
-	reclaimed        uint64
-	expiredUnfetched uint64
-	outOfMemory      uint64
-	pagesMoved       uint64
-	setCmds          uint64
-	rescues          uint64 // live items copied off a moving page
-	evictionsNomem   uint64 // live items evicted off a moving page
-	crawlerReclaimed uint64 // dead items the crawler freed
+// ClassCounters are a class's counters, memcached's "stats items".
+type ClassCounters struct {
+	Evicted          uint64
+	EvictedNonzero   uint64
+	EvictedUnfetched uint64
+	EvictedTime      uint32 // seconds since last access of the last evicted item
+	Reclaimed        uint64
+	ExpiredUnfetched uint64
+	OutOfMemory      uint64
+	PagesMoved       uint64
+	SetCmds          uint64
+	Rescues          uint64 // live items copied off a moving page
+	EvictionsNomem   uint64 // live items evicted off a moving page
+	CrawlerReclaimed uint64 // dead items the crawler freed
 }
 
 // slabs is the page allocator and the table of classes.

@@ -1,4 +1,4 @@
-package node
+package store
 
 import (
 	"cmp"
@@ -94,7 +94,7 @@ func (s *Store) movePageFrom(src, dst *slabClass, held holding) bool {
 	src.mu.Lock()
 	src.pages = slices.DeleteFunc(src.pages, func(q int) bool { return q == p })
 	src.moving = 0
-	src.stats.pagesMoved++
+	src.stats.PagesMoved++
 	src.mu.Unlock()
 	dst.mu.Lock()
 	s.slabs.givePage(dst, p)
@@ -176,17 +176,17 @@ func (s *Store) vacate(c *slabClass, r ref, held holding) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !s.live(r) {
-		c.stats.reclaimed++
+		c.stats.Reclaimed++
 		s.unlink(sh, r, true)
 		return
 	}
 	if nr := s.rescueChunk(c, i, r); nr != 0 {
 		s.relocate(sh, c, r, nr)
-		c.stats.rescues++
+		c.stats.Rescues++
 		return
 	}
 	s.countEviction(c, r, s.clock.Now())
-	c.stats.evictionsNomem++
+	c.stats.EvictionsNomem++
 	s.unlink(sh, r, true)
 }
 

@@ -1,4 +1,4 @@
-package node
+package store
 
 // Page rebalancing: memcached 1.6's slab automover (slab_automove=1). Once
 // memory is full, a class only grows by taking a page from another. Every
@@ -58,27 +58,33 @@ type classNow struct {
 	evicted uint64
 }
 
-// rebalance takes this second's sample and moves at most one page.
-func (s *Store) rebalance(a *automover) {
+// rebalance takes this second's sample and moves at most one page. In
+// AutomoveAggressive mode the page goes to the class that evicted most this
+// second, whatever the window says.
+func (s *Store) rebalance(a *automover, mode AutomoveMode) {
 	a.ratio = s.AutomoveRatio()
 	now := s.clock.Now()
 	var cur []classNow
 	var evictedTotal uint64
 	for _, c := range s.slabs.classes[1:] {
 		c.mu.Lock()
-		n := classNow{c: c, age: s.tailAge(c, now), pages: len(c.pages), evicted: c.stats.evicted}
+		n := classNow{c: c, age: s.tailAge(c, now), pages: len(c.pages), evicted: c.stats.Evicted}
 		c.mu.Unlock()
 		evictedTotal += n.evicted - a.lastEvicted[c.id]
 		cur = append(cur, n)
 	}
 	slot := a.ticks % a.window
 	a.ticks++
-	var young, old *classNow
+	var young, old, most *classNow
 	var youngAge, oldAge float64
+	var mostDelta uint64
 	youngEvicting := false
 	for i := range cur {
 		n := &cur[i]
 		delta := n.evicted - a.lastEvicted[n.c.id]
+		if delta > mostDelta {
+			most, mostDelta = n, delta
+		}
 		a.lastEvicted[n.c.id] = n.evicted
 		smp := classSample{age: n.age, evicted: delta > 0}
 		if delta > 0 {
@@ -94,6 +100,12 @@ func (s *Store) rebalance(a *automover) {
 			(young == nil || age < youngAge) {
 			young, youngAge, youngEvicting = n, age, smp.evicted
 		}
+	}
+	if mode == AutomoveAggressive {
+		if most != nil {
+			s.movePage(most.c, holdingNothing)
+		}
+		return
 	}
 	if a.ticks <= a.window || young == nil || old == nil || young.c == old.c ||
 		!youngEvicting || youngAge >= oldAge*a.ratio {

@@ -1,11 +1,9 @@
-package node
+package store
 
 import (
 	"fmt"
 	"sync/atomic"
 	"testing"
-
-	"github.com/shoal-cache/shoal/protocol"
 )
 
 const benchKeys = 100_000
@@ -48,11 +46,11 @@ func BenchmarkStoreSet(b *testing.B) {
 		i := seq.Add(1) * 7919
 		for pb.Next() {
 			i++
-			res, err := s.Reserve(keys[i%benchKeys], 0, 0, 100, protocol.ModeSet)
+			res, err := s.Reserve(keys[i%benchKeys], 0, 0, 100, ModeSet)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if r, _, _ := s.Commit(res, protocol.ModeSet, 0); r != Stored {
+			if r, _, _ := s.Commit(res, ModeSet, 0); r != Stored {
 				b.Fatal(r)
 			}
 		}
@@ -70,11 +68,11 @@ func BenchmarkStoreSetEvicting(b *testing.B) {
 		key := make([]byte, 0, 32)
 		for pb.Next() {
 			key = fmt.Appendf(key[:0], "key:%d", seq.Add(1))
-			res, err := s.Reserve(key, 0, 0, 100, protocol.ModeSet)
+			res, err := s.Reserve(key, 0, 0, 100, ModeSet)
 			if err != nil {
 				b.Fatal(err)
 			}
-			s.Commit(res, protocol.ModeSet, 0)
+			s.Commit(res, ModeSet, 0)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package node
+package store
 
 // How far up from an LRU tail an allocation looks for an expired item to
 // reclaim, and for one to evict, before it gives up (memcached's
@@ -42,7 +42,7 @@ func (s *Store) alloc(n int, held holding) (ref, error) {
 			return r, nil
 		}
 		if s.cfg.DisableEvictions || attempt == allocAttempts {
-			c.stats.outOfMemory++
+			c.stats.OutOfMemory++
 			c.mu.Unlock()
 			return 0, ErrOutOfMemory
 		}
@@ -109,9 +109,9 @@ func (s *Store) reclaimTail(c *slabClass, held holding, mode reclaimMode) bool {
 		}
 		switch {
 		case !s.live(r):
-			c.stats.reclaimed++
+			c.stats.Reclaimed++
 			if !s.m.hasBit(r, bitFetched) {
-				c.stats.expiredUnfetched++
+				c.stats.ExpiredUnfetched++
 			}
 			s.unlink(sh, r, true)
 			s.unlockShard(sh, held)
@@ -135,14 +135,14 @@ func (s *Store) reclaimTail(c *slabClass, held holding, mode reclaimMode) bool {
 }
 
 func (s *Store) countEviction(c *slabClass, r ref, now uint32) {
-	c.stats.evicted++
+	c.stats.Evicted++
 	if s.m.u32(r, hdrExptime) != 0 {
-		c.stats.evictedNonzero++
+		c.stats.EvictedNonzero++
 	}
 	if !s.m.hasBit(r, bitFetched) {
-		c.stats.evictedUnfetched++
+		c.stats.EvictedUnfetched++
 	}
-	c.stats.evictedTime = now - s.m.u32(r, hdrAtime)
+	c.stats.EvictedTime = now - s.m.u32(r, hdrAtime)
 }
 
 // lockShardOf try-locks the shard of a linked item, unless the caller

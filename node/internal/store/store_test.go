@@ -1,4 +1,4 @@
-package node
+package store
 
 import (
 	"bytes"
@@ -8,18 +8,21 @@ import (
 	"runtime"
 	"sync"
 	"testing"
-
-	"github.com/shoal-cache/shoal/protocol"
 )
 
-func newTestStore(t testing.TB, mb int, mutate ...func(*StoreConfig)) *Store {
+// defaultConfig is memcached's defaults, as a node's, with mb megabytes.
+func defaultConfig(mb int) Config {
+	return Config{MemoryLimit: int64(mb) << 20, MaxItemSize: 1 << 20, GrowthFactor: 1.25,
+		MinChunk: 48, Automove: AutomoveWindowed}
+}
+
+func newTestStore(t testing.TB, mb int, mutate ...func(*Config)) *Store {
 	t.Helper()
-	cfg := DefaultConfig().storeConfig()
-	cfg.MemoryLimit = int64(mb) << 20
+	cfg := defaultConfig(mb)
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	s, err := NewStore(cfg)
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +31,7 @@ func newTestStore(t testing.TB, mb int, mutate ...func(*StoreConfig)) *Store {
 }
 
 // put stores key=value in mode and returns the result.
-func put(t testing.TB, s *Store, mode protocol.StoreMode, key, value string, cas uint64) Result {
+func put(t testing.TB, s *Store, mode Mode, key, value string, cas uint64) Result {
 	t.Helper()
 	res, err := s.Reserve([]byte(key), 7, 0, len(value), mode)
 	if err != nil {
@@ -50,19 +53,19 @@ func get(s *Store, key string) (string, Item, bool) {
 func TestStoreModes(t *testing.T) {
 	s := newTestStore(t, 8)
 	steps := []struct {
-		mode       protocol.StoreMode
+		mode       Mode
 		key, value string
 		want       Result
 		after      string // value read back; "" for a miss
 	}{
-		{protocol.ModeReplace, "k", "x", NotStored, ""},
-		{protocol.ModeAppend, "k", "x", NotStored, ""},
-		{protocol.ModeAdd, "k", "one", Stored, "one"},
-		{protocol.ModeAdd, "k", "two", NotStored, "one"},
-		{protocol.ModeReplace, "k", "three", Stored, "three"},
-		{protocol.ModeAppend, "k", "-end", Stored, "three-end"},
-		{protocol.ModePrepend, "k", "start-", Stored, "start-three-end"},
-		{protocol.ModeSet, "k", "", Stored, ""},
+		{ModeReplace, "k", "x", NotStored, ""},
+		{ModeAppend, "k", "x", NotStored, ""},
+		{ModeAdd, "k", "one", Stored, "one"},
+		{ModeAdd, "k", "two", NotStored, "one"},
+		{ModeReplace, "k", "three", Stored, "three"},
+		{ModeAppend, "k", "-end", Stored, "three-end"},
+		{ModePrepend, "k", "start-", Stored, "start-three-end"},
+		{ModeSet, "k", "", Stored, ""},
 	}
 	for i, st := range steps {
 		if got := put(t, s, st.mode, st.key, st.value, 0); got != st.want {
@@ -80,28 +83,28 @@ func TestStoreModes(t *testing.T) {
 
 func TestStoreCAS(t *testing.T) {
 	s := newTestStore(t, 8)
-	if got := put(t, s, protocol.ModeCAS, "k", "v", 1); got != NotFound {
+	if got := put(t, s, ModeCAS, "k", "v", 1); got != NotFound {
 		t.Fatalf("cas on a miss: %v, want NotFound", got)
 	}
-	put(t, s, protocol.ModeSet, "k", "v1", 0)
+	put(t, s, ModeSet, "k", "v1", 0)
 	_, it1, _ := get(s, "k")
-	put(t, s, protocol.ModeSet, "k", "v2", 0)
+	put(t, s, ModeSet, "k", "v2", 0)
 	_, it2, _ := get(s, "k")
 	if it2.CAS <= it1.CAS {
 		t.Fatalf("CAS did not increase: %d then %d", it1.CAS, it2.CAS)
 	}
-	if got := put(t, s, protocol.ModeCAS, "k", "v3", it1.CAS); got != Exists {
+	if got := put(t, s, ModeCAS, "k", "v3", it1.CAS); got != Exists {
 		t.Fatalf("cas with a stale unique: %v, want Exists", got)
 	}
-	if got := put(t, s, protocol.ModeCAS, "k", "v3", it2.CAS); got != Stored {
+	if got := put(t, s, ModeCAS, "k", "v3", it2.CAS); got != Stored {
 		t.Fatalf("cas with the current unique: %v, want Stored", got)
 	}
 	if v, _, _ := get(s, "k"); v != "v3" {
 		t.Fatalf("value %q, want v3", v)
 	}
 	tot := s.Totals()
-	if tot.casMisses != 1 || tot.casBadval != 1 || tot.casHits != 1 {
-		t.Fatalf("cas stats %+v", tot.opStats)
+	if tot.CasMisses != 1 || tot.CasBadval != 1 || tot.CasHits != 1 {
+		t.Fatalf("cas stats %+v", tot.OpCounters)
 	}
 }
 
@@ -121,7 +124,7 @@ func TestStoreArith(t *testing.T) {
 		{"99", true, 1, 100, "100"},
 	}
 	for _, c := range cases {
-		put(t, s, protocol.ModeSet, "n", c.start, 0)
+		put(t, s, ModeSet, "n", c.start, 0)
 		v, _, found, err := s.Arith([]byte("n"), c.incr, c.delta)
 		if err != nil || !found || v != c.want {
 			t.Fatalf("%s %v %d: got %d %v %v, want %d", c.start, c.incr, c.delta, v, found, err, c.want)
@@ -130,7 +133,7 @@ func TestStoreArith(t *testing.T) {
 			t.Fatalf("%s: read back %q, want %q", c.start, got, c.read)
 		}
 	}
-	put(t, s, protocol.ModeSet, "n", "12a", 0)
+	put(t, s, ModeSet, "n", "12a", 0)
 	if _, _, _, err := s.Arith([]byte("n"), true, 1); !errors.Is(err, ErrNonNumeric) {
 		t.Fatalf("non-numeric: %v", err)
 	}
@@ -150,11 +153,11 @@ func TestStoreExpiry(t *testing.T) {
 	s := newTestStore(t, 8)
 	now := s.Now()
 	set := func(key string, exptime int64) {
-		res, err := s.Reserve([]byte(key), 0, exptime, 1, protocol.ModeSet)
+		res, err := s.Reserve([]byte(key), 0, exptime, 1, ModeSet)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.Commit(res, protocol.ModeSet, 0)
+		s.Commit(res, ModeSet, 0)
 	}
 	set("never", 0)
 	set("past", -1)
@@ -171,8 +174,8 @@ func TestStoreExpiry(t *testing.T) {
 	if _, _, ok := get(s, "soon"); ok {
 		t.Error("soon: still there at its expiry second")
 	}
-	if tot := s.Totals(); tot.getExpired < 2 {
-		t.Errorf("get_expired %d, want >= 2", tot.getExpired)
+	if tot := s.Totals(); tot.GetExpired < 2 {
+		t.Errorf("get_expired %d, want >= 2", tot.GetExpired)
 	}
 	if !s.Touch([]byte("never"), 5) {
 		t.Fatal("touch missed")
@@ -185,12 +188,12 @@ func TestStoreExpiry(t *testing.T) {
 
 func TestStoreFlushAll(t *testing.T) {
 	s := newTestStore(t, 8)
-	put(t, s, protocol.ModeSet, "a", "1", 0)
+	put(t, s, ModeSet, "a", "1", 0)
 	s.FlushAll(0)
 	if _, _, ok := get(s, "a"); ok {
 		t.Fatal("flushed item still readable")
 	}
-	put(t, s, protocol.ModeSet, "b", "2", 0)
+	put(t, s, ModeSet, "b", "2", 0)
 	if _, _, ok := get(s, "b"); !ok {
 		t.Fatal("item stored after a flush is gone")
 	}
@@ -202,12 +205,12 @@ func fill(t testing.TB, s *Store, prefix string, n, size int) []string {
 	val := bytes.Repeat([]byte("v"), size)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("%s%d", prefix, i)
-		res, err := s.Reserve([]byte(keys[i]), 0, 0, size, protocol.ModeSet)
+		res, err := s.Reserve([]byte(keys[i]), 0, 0, size, ModeSet)
 		if err != nil {
 			t.Fatalf("storing %s: %v", keys[i], err)
 		}
 		copy(s.Value(res), val)
-		s.Commit(res, protocol.ModeSet, 0)
+		s.Commit(res, ModeSet, 0)
 	}
 	return keys
 }
@@ -248,11 +251,11 @@ func TestStoreReclaimsExpiredBeforeEvicting(t *testing.T) {
 	s := newTestStore(t, 1)
 	val := make([]byte, 10000)
 	for i := 0; i < 60; i++ {
-		res, err := s.Reserve([]byte(fmt.Sprint("x", i)), 0, 1, len(val), protocol.ModeSet)
+		res, err := s.Reserve([]byte(fmt.Sprint("x", i)), 0, 1, len(val), ModeSet)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.Commit(res, protocol.ModeSet, 0)
+		s.Commit(res, ModeSet, 0)
 	}
 	s.clock.now.Store(s.Now() + 5)
 	fill(t, s, "live", 60, 10000)
@@ -263,10 +266,10 @@ func TestStoreReclaimsExpiredBeforeEvicting(t *testing.T) {
 }
 
 func TestStoreDisableEvictions(t *testing.T) {
-	s := newTestStore(t, 1, func(c *StoreConfig) { c.DisableEvictions = true })
+	s := newTestStore(t, 1, func(c *Config) { c.DisableEvictions = true })
 	var err error
 	for i := 0; i < 200 && err == nil; i++ {
-		_, err = s.Reserve([]byte(fmt.Sprint(i)), 0, 0, 10000, protocol.ModeSet)
+		_, err = s.Reserve([]byte(fmt.Sprint(i)), 0, 0, 10000, ModeSet)
 	}
 	if !errors.Is(err, ErrOutOfMemory) {
 		t.Fatalf("got %v, want ErrOutOfMemory", err)
@@ -275,10 +278,10 @@ func TestStoreDisableEvictions(t *testing.T) {
 
 func TestStoreTooLarge(t *testing.T) {
 	s := newTestStore(t, 8)
-	if _, err := s.Reserve([]byte("k"), 0, 0, 1<<20, protocol.ModeSet); !errors.Is(err, ErrTooLarge) {
+	if _, err := s.Reserve([]byte("k"), 0, 0, 1<<20, ModeSet); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("1 MB value: %v, want ErrTooLarge (the header must fit too)", err)
 	}
-	if _, err := s.Reserve([]byte("k"), 0, 0, 1<<20-100, protocol.ModeSet); err != nil {
+	if _, err := s.Reserve([]byte("k"), 0, 0, 1<<20-100, ModeSet); err != nil {
 		t.Fatalf("value just under 1 MB: %v", err)
 	}
 }
@@ -318,12 +321,12 @@ func TestStoreConcurrentIntegrity(t *testing.T) {
 				case 1, 2, 3:
 					n := 100 + rng.IntN(20000)
 					v := bytes.Repeat([]byte(k+"|"), n/len(k)+1)[:n]
-					res, err := s.Reserve([]byte(k), uint32(n), 0, n, protocol.ModeSet)
+					res, err := s.Reserve([]byte(k), uint32(n), 0, n, ModeSet)
 					if err != nil {
 						continue
 					}
 					copy(s.Value(res), v)
-					s.Commit(res, protocol.ModeSet, 0)
+					s.Commit(res, ModeSet, 0)
 				default:
 					it, v, ok := s.Get([]byte(k), buf[:0], false, 0)
 					buf = v
@@ -384,7 +387,7 @@ func TestStoreRebalanceFollowsWorkload(t *testing.T) {
 	for second := 1; second <= 45; second++ {
 		fill(t, s, fmt.Sprint("big", second, "-"), 60, 20000)
 		s.clock.now.Add(1)
-		s.rebalance(a)
+		s.rebalance(a, AutomoveWindowed)
 		if second == DefaultAutomoveWindow && pages() > 1 {
 			t.Fatalf("%d pages moved to the 20 KB class within the first window", pages()-1)
 		}

@@ -1,4 +1,4 @@
-package node
+package store
 
 import (
 	"sync"
@@ -90,7 +90,7 @@ func (s *Store) reclaimDead(c *slabClass, r ref) {
 	if !s.live(r) {
 		owner := s.slabs.classes[s.m.class(r)]
 		owner.mu.Lock()
-		owner.stats.crawlerReclaimed++
+		owner.stats.CrawlerReclaimed++
 		s.unlink(sh, r, true)
 		owner.mu.Unlock()
 	}

@@ -1,4 +1,4 @@
-package node
+package store
 
 import (
 	"strconv"
@@ -18,9 +18,6 @@ type ItemMeta struct {
 	Class   int
 	Size    int // bytes of chunk used: header, key and value
 }
-
-// Classes is how many chunk classes there are; ids run from 1 to it.
-func (s *Store) Classes() int { return len(s.slabs.classes) - 1 }
 
 // AppendCachedump appends memcached's stats cachedump lines for class id:
 // "ITEM key [N b; T s]" (value bytes, unix expiry or 0) for up to limit

@@ -1,4 +1,4 @@
-package node
+package store
 
 import (
 	"bytes"
@@ -13,14 +13,12 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/shoal-cache/shoal/protocol"
 )
 
 // storeValue stores key with a value of n bytes, each of them b.
 func storeValue(t testing.TB, s *Store, key string, n int, b byte) {
 	t.Helper()
-	res, err := s.Reserve([]byte(key), 0, 0, n, protocol.ModeSet)
+	res, err := s.Reserve([]byte(key), 0, 0, n, ModeSet)
 	if err != nil {
 		t.Fatalf("storing %s (%d bytes): %v", key, n, err)
 	}
@@ -28,7 +26,7 @@ func storeValue(t testing.TB, s *Store, key string, n int, b byte) {
 	for i := range v {
 		v[i] = b
 	}
-	s.Commit(res, protocol.ModeSet, 0)
+	s.Commit(res, ModeSet, 0)
 }
 
 // moveOnePage moves a page from the class that would donate one to dst, as
@@ -201,12 +199,12 @@ func TestStoreModelMixedSizesWithPageMoves(t *testing.T) {
 		case x < 55:
 			seq++
 			n := randomSize(rng, largest-len(key))
-			res, err := s.Reserve([]byte(key), 0, 0, n, protocol.ModeSet)
+			res, err := s.Reserve([]byte(key), 0, 0, n, ModeSet)
 			if err != nil {
 				t.Fatalf("op %d: set %s of %d bytes: %v", op, key, n, err)
 			}
 			copy(s.Value(res), modelValue(key, seq, n))
-			if r, _, _ := s.Commit(res, protocol.ModeSet, 0); r != Stored {
+			if r, _, _ := s.Commit(res, ModeSet, 0); r != Stored {
 				t.Fatalf("op %d: set %s: %v", op, key, r)
 			}
 			model[key] = entry{seq, n}
@@ -224,7 +222,7 @@ func TestStoreModelMixedSizesWithPageMoves(t *testing.T) {
 			s.movePage(dst, holdingNothing)
 		case x < 99:
 			s.clock.now.Add(1)
-			s.rebalance(auto)
+			s.rebalance(auto, AutomoveWindowed)
 			s.crawl(crawlBudget)
 		default:
 			if rng.IntN(20) == 0 {
@@ -309,13 +307,13 @@ func concurrentWorker(s *Store, rng *rand.Rand, w, ops int) error {
 			seq++
 			n := randomSize(rng, 200000)
 			v := modelValue(key, seq, n)
-			res, err := s.Reserve([]byte(key), 0, 0, n, protocol.ModeSet)
+			res, err := s.Reserve([]byte(key), 0, 0, n, ModeSet)
 			if err != nil {
 				delete(last, key) // a failed set removes the old value
 				continue
 			}
 			copy(s.Value(res), v)
-			s.Commit(res, protocol.ModeSet, 0)
+			s.Commit(res, ModeSet, 0)
 			last[key] = v
 			continue
 		}
@@ -333,11 +331,11 @@ func TestStoreCrawlerReclaimsDeadItems(t *testing.T) {
 	fill(t, s, "flushed", 1000, 100)
 	s.FlushAll(0)
 	for i := 0; i < 1000; i++ {
-		res, err := s.Reserve([]byte(fmt.Sprint("expiring", i)), 0, 2, 100, protocol.ModeSet)
+		res, err := s.Reserve([]byte(fmt.Sprint("expiring", i)), 0, 2, 100, ModeSet)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.Commit(res, protocol.ModeSet, 0)
+		s.Commit(res, ModeSet, 0)
 	}
 	fill(t, s, "live", 10, 100)
 	deadline := time.Now().Add(10 * time.Second)
@@ -357,9 +355,9 @@ func TestStoreCrawlerReclaimsDeadItems(t *testing.T) {
 // cannot store, as in memcached; by default it takes a page from another.
 func TestNoSlabReassignKeepsPages(t *testing.T) {
 	for _, noMoves := range []bool{false, true} {
-		s := newTestStore(t, 4, func(c *StoreConfig) { c.NoPageMoves = noMoves })
+		s := newTestStore(t, 4, func(c *Config) { c.NoPageMoves = noMoves })
 		fill(t, s, "small", 60000, 100) // memory full of small items
-		_, err := s.Reserve([]byte("big"), 0, 0, 20000, protocol.ModeSet)
+		_, err := s.Reserve([]byte("big"), 0, 0, 20000, ModeSet)
 		switch {
 		case noMoves && !errors.Is(err, ErrOutOfMemory):
 			t.Errorf("no page moves: a new class's first item reserved (%v), want out of memory", err)

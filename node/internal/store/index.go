@@ -1,4 +1,4 @@
-package node
+package store
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ type shard struct {
 	mu      sync.Mutex
 	buckets []ref
 	count   int
-	stats   opStats
+	stats   OpCounters
 	_       [64]byte
 }
 
