@@ -33,7 +33,7 @@ type modelRun struct {
 	items   map[string]*modelItem
 	flushAt uint32 // clock second of a pending delayed flush, 0 none
 	seq     int
-	failed  int // stores refused for want of memory
+	failed  int      // stores refused for want of memory
 	log     []string // the operations so far, for the failure message
 }
 
@@ -539,7 +539,7 @@ func FuzzStoreModel(f *testing.F) {
 	f.Add([]byte{12, 4, 9, 3, 10, 4, 7, 1, 11, 4, 250, 3, 6, 4})     // counter up and down
 	f.Add([]byte{0, 5, 5, 0, 0, 14, 0, 3, 0, 6, 0, 0, 0, 13, 0, 3, 6, 5})
 	f.Add([]byte{0, 6, 255, 0, 0, 0, 7, 255, 0, 0, 0, 8, 255, 0, 0, 6, 6, 6, 7}) // large values
-	f.Add([]byte{0, 7, 5, 0, 0, 16, 7, 15, 7, 180, 1, 5, 7, 0, 0, 9})           // md I, mg T, cas
+	f.Add([]byte{0, 7, 5, 0, 0, 16, 7, 15, 7, 180, 1, 5, 7, 0, 0, 9})            // md I, mg T, cas
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) > 6000 {
 			return
