@@ -69,3 +69,22 @@ func TestSetAutomove(t *testing.T) {
 		t.Fatalf("SetAutomove(3): %v, now %d", err, s.Automove())
 	}
 }
+
+// A read hit allocates nothing, with or without options.
+func TestGetHitAllocatesNothing(t *testing.T) {
+	s := newTestStore(t, 8)
+	put(t, s, ModeSet, "k", "value", 0)
+	key, buf := []byte("k"), make([]byte, 0, 64)
+	var steps [MaxSteps]Step
+	o := GetOptions{Key: key, Steps: append(steps[:0], StepReportTTL, StepTouch), TTL: 100, Value: true}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, v, ok := s.Get(key, buf[:0], false, 0); !ok || string(v) != "value" {
+			t.Fatal("miss")
+		}
+		if _, v, ok := s.GetWith(&o, buf[:0]); !ok || string(v) != "value" {
+			t.Fatal("miss")
+		}
+	}); n != 0 {
+		t.Fatalf("%v allocations per read", n)
+	}
+}
