@@ -2,7 +2,7 @@ GO      ?= go
 BIN     := bin/shoal
 PKGS    := ./...
 
-.PHONY: build run test deps vet fmt-check fuzz-seeds bench bench-compare clean
+.PHONY: build run test deps vet fmt-check fuzz-seeds bench bench-compare bench-memory clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/shoal
@@ -64,3 +64,16 @@ bench-compare: build
 	$(GO) build -o bin/shoal-compare ./bench/compare
 	taskset -c 1 ./bin/shoal-compare --shoal ./$(BIN) --memcached "$$(command -v memcached)" \
 		--server-cpu 0 --out bench/results $(COMPARE_FLAGS)
+
+# bench-memory runs bench/compare's two storage comparisons: the resident
+# memory sweep (the same items into both servers, nothing evicted; memory.md)
+# and the miss ratio under memory pressure (zipfian, twice -m; missratio.md).
+bench-memory: build
+	@command -v memcached >/dev/null 2>&1 || { \
+		echo "installing memcached"; \
+		apt-get update -qq && apt-get install -y -qq memcached >/dev/null; }
+	$(GO) build -o bin/shoal-compare ./bench/compare
+	taskset -c 1 ./bin/shoal-compare --shoal ./$(BIN) --memcached "$$(command -v memcached)" \
+		--server-cpu 0 --out bench/results --memory-sweep
+	taskset -c 1 ./bin/shoal-compare --shoal ./$(BIN) --memcached "$$(command -v memcached)" \
+		--server-cpu 0 --out bench/results --miss-ratio

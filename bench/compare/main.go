@@ -58,6 +58,8 @@ func compareOptions(f *pflag.FlagSet, o *options) {
 	f.StringVar(&o.out, "out", o.out, "folder of the results")
 	f.StringVar(&o.only, "only", o.only, "run only the workload of this name")
 	f.BoolVar(&o.tls, "tls", o.tls, "both servers with TLS (-Z, a throwaway certificate), the load over TLS")
+	f.BoolVar(&o.memory, "memory-sweep", o.memory, "instead of the workloads, the resident memory sweep (memory.md)")
+	f.BoolVar(&o.misses, "miss-ratio", o.misses, "instead of the workloads, the miss ratio under memory pressure (missratio.md)")
 }
 
 type options struct {
@@ -66,7 +68,7 @@ type options struct {
 	cpu, rounds         int
 	duration            time.Duration
 	out, only           string
-	tls                 bool
+	tls, memory, misses bool
 }
 
 func run(ctx context.Context, o options) error {
@@ -84,6 +86,12 @@ func run(ctx context.Context, o options) error {
 		if _, err := os.Stat(s.bin); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
+	}
+	if o.memory {
+		return runMemorySweep(ctx, a, b, o.out)
+	}
+	if o.misses {
+		return runMissRatio(ctx, a, b, o.out)
 	}
 	wls := workloads(o.duration)
 	if o.tls {

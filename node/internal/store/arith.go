@@ -31,7 +31,7 @@ func (s *Store) ArithOrCreate(key []byte, incr bool, delta uint64, create *Creat
 var ErrCASMismatch = errors.New("cas mismatch")
 
 // ArithCAS is ArithOrCreate that, given a nonzero compare CAS, changes an
-// existing item only if its CAS is that (binary incr/decr, meta ma C).
+// existing item only if its CAS is that (binary incr/decr).
 func (s *Store) ArithCAS(key []byte, incr bool, delta uint64, create *Create, compare uint64) (v, cas uint64, found bool, err error) {
 	sh, h := s.lockKey(key)
 	defer sh.mu.Unlock()

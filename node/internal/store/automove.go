@@ -10,7 +10,7 @@ package store
 // not tear pages away from the classes that hold the rest of the working set
 // (a page move evicts that class's oldest items).
 
-// Memcached's defaults of the automover's settings (StoreConfig).
+// Memcached's defaults of the automover's settings (Config).
 const (
 	// DefaultAutomoveRatio is how much younger (as a fraction of the oldest
 	// class's tail age) an evicting class's tail must be before it takes a

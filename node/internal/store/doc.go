@@ -15,6 +15,21 @@
 // themselves, so nothing the garbage collector scans grows with the number
 // of items.
 //
+// This is engine v1. Measured against memcached 1.6.18 for the same items
+// (bench/compare --memory-sweep; README "Memory and misses against
+// memcached"), it costs 0.84-1.02x memcached's resident memory at a million
+// items and more at 100k, where the process's own 13 MB (8 MB above
+// memcached's, mostly the binary's mapped pages) dominates; its miss ratio
+// under pressure is 0.98-1.01x memcached's. Its classes round an item up by
+// about 11% and its header is 40 bytes. The v2 it points to is Segcache's
+// design: items appended to segments with a header of about 24 bytes, no
+// classes and no LRU links, segments expired by TTL bucket and evicted
+// whole with the items read since they were written merged forward, and
+// stats reporting the class memcached would give each item. The API above
+// is meant to stay as it is across that change: nothing outside this
+// package sees a class, a chunk or a page except through ClassStats,
+// Reassign and the dumps.
+//
 // Files are named by operation: get, set, arith, delete, expire (liveness
 // and flushes), crawl (freeing dead items in the background), evict, mover,
 // automove and control (pages between classes), dump (listings) and stats.

@@ -22,3 +22,12 @@ func (s *Store) FlushAll(delay int64) {
 	s.flushAt.Store(0)
 	s.flushCAS.Store(s.cas.Add(1))
 }
+
+// flushIfDue carries out a delayed flush whose time has come: every item
+// stored until now is invalidated.
+func (s *Store) flushIfDue() {
+	if at := s.flushAt.Load(); at != 0 && at <= s.clock.Now() {
+		s.flushAt.Store(0)
+		s.flushCAS.Store(s.cas.Load() + 1)
+	}
+}

@@ -58,7 +58,7 @@ func (s *Store) access(r ref) {
 
 // bump marks a use that is not a read (an incr, an add that found the
 // item), as memcached's do_item_update does: a second chance at the LRU
-// tail, without counting the item as fetched (mg h, me). The shard lock is
+// tail, without counting the item as fetched. The shard lock is
 // held.
 func (s *Store) bump(r ref) {
 	s.m.setBit(r, bitActive)

@@ -129,10 +129,7 @@ func (s *Store) tick() {
 			return
 		case <-t.C:
 			s.clock.tick()
-			if at := s.flushAt.Load(); at != 0 && at <= s.clock.Now() {
-				s.flushAt.Store(0)
-				s.flushCAS.Store(s.cas.Load() + 1)
-			}
+			s.flushIfDue()
 			if !s.cfg.NoCrawler {
 				s.crawl(crawlBudget)
 			}
