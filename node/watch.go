@@ -25,15 +25,15 @@ type watchKind uint32
 const (
 	watchFetchers watchKind = 1 << iota
 	watchMutations
-	watchEvictions
-	watchConnEvents
-	watchSysEvents
-	watchOther // rawcmds and the proxy's: accepted, shoal has none to send
+	// watchOther is every kind memcached accepts that shoal sends nothing
+	// of yet (evictions, connevents, sysevents, rawcmds) or has no source
+	// of (the proxy's): a watcher of them gets OK and no lines.
+	watchOther
 )
 
 var watchKinds = map[string]watchKind{
-	"fetchers": watchFetchers, "mutations": watchMutations, "evictions": watchEvictions,
-	"connevents": watchConnEvents, "sysevents": watchSysEvents,
+	"fetchers": watchFetchers, "mutations": watchMutations,
+	"evictions": watchOther, "connevents": watchOther, "sysevents": watchOther,
 	"rawcmds": watchOther, "proxyreqs": watchOther, "proxyevents": watchOther, "proxyuser": watchOther,
 }
 
