@@ -45,6 +45,7 @@ type Server struct {
 	tls       *serverTLS // nil without -Z
 	allow     allowList
 	stats     serverStats
+	intro     introspection
 	nextConn  atomic.Uint64
 }
 
@@ -68,6 +69,7 @@ func NewServer(cfg Config, log *zap.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, started: time.Now(), conns: make(map[*conn]struct{}),
 		stop: make(chan struct{})}
 	s.verbosity.Store(int32(cfg.Verbosity))
+	s.intro = newIntrospection(cfg)
 	if err := s.auth.load(cfg); err != nil {
 		return nil, err
 	}
