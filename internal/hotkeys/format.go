@@ -22,24 +22,12 @@ func sortEntries(es []Entry) {
 	})
 }
 
-// Escape writes a key as printable ASCII without spaces, as memcached's
-// lru_crawler metadump does: '%', control bytes, space and every byte from
-// 0x7f up become %XX. A key from the binary protocol may hold any byte;
-// escaped, it is safe in a stats line and a Prometheus label, and at most
-// three times MaxKeyLen long.
+// Escape writes a key as memcached's lru_crawler metadump does
+// (protocol.AppendURIEncoded: %XX but for letters, digits and -._~). A key
+// from the binary protocol may hold any byte; escaped, it is safe in a
+// stats line and a Prometheus label, and at most 750 bytes long.
 func Escape(key []byte) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for _, c := range key {
-		if c <= ' ' || c >= 0x7f || c == '%' {
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
+	return string(protocol.AppendURIEncoded(make([]byte, 0, len(key)), key))
 }
 
 // AppendStats appends `stats hotkeys`' lines:
