@@ -39,7 +39,9 @@ func processStats() []statMetric {
 		return m
 	}
 	return []statMetric{
-		stat("uptime", "memcached_uptime_seconds", "Number of seconds since the server started.", counter),
+		// memcached_exporter types this a counter, which promtool refuses
+		// without _total; the name is the same, so dashboards work.
+		stat("uptime", "memcached_uptime_seconds", "Number of seconds since the server started.", gauge),
 		stat("time", "memcached_time_seconds", "current UNIX time according to the server.", gauge),
 		rusage("rusage_user", "memcached_process_user_cpu_seconds_total", "Accumulated user time for this process."),
 		rusage("rusage_system", "memcached_process_system_cpu_seconds_total", "Accumulated system time for this process."),
@@ -109,7 +111,8 @@ func itemStats() []statMetric {
 		s("crawler_reclaimed", "memcached_slab_items_crawler_reclaimed_total", "Number of items freed by the LRU Crawler.", counter),
 		s("evicted", "memcached_slab_items_evicted_total", "Total number of times an item had to be evicted from the LRU before it expired.", counter),
 		s("evicted_nonzero", "memcached_slab_items_evicted_nonzero_total", "Total number of times an item which had an explicit expire time set had to be evicted from the LRU before it expired.", counter),
-		s("evicted_time", "memcached_slab_items_evicted_time_seconds", "Seconds since the last access for the most recent item evicted from this class.", counter),
+		// A gauge (the exporter's counter fails promtool, and the value goes down).
+		s("evicted_time", "memcached_slab_items_evicted_time_seconds", "Seconds since the last access for the most recent item evicted from this class.", gauge),
 		s("evicted_unfetched", "memcached_slab_items_evicted_unfetched_total", "Total nmber of items evicted and never fetched.", counter),
 		s("expired_unfetched", "memcached_slab_items_expired_unfetched_total", "Total number of valid items evicted from the LRU which were never touched after being set.", counter),
 		s("outofmemory", "memcached_slab_items_outofmemory_total", "Total number of items for this slab class that have triggered an out of memory error.", counter),
