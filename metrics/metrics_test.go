@@ -26,6 +26,9 @@ import (
 
 func TestMain(m *testing.M) { testproc.Main(m) }
 
+// httpClient bounds every request a test makes.
+var httpClient = &http.Client{Timeout: 5 * time.Second}
+
 // startServer runs an in-process node (or, with NoStorage, endpoint) on
 // a free loopback port until the test ends.
 func startServer(t *testing.T, mutate func(*node.Config)) (*node.Server, string) {
@@ -300,7 +303,7 @@ func fetchPage(t *testing.T, url string) []byte {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
