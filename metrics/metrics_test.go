@@ -31,7 +31,7 @@ var httpClient = &http.Client{Timeout: 5 * time.Second}
 
 // startServer runs an in-process node (or, with NoStorage, endpoint) on
 // a free loopback port until the test ends.
-func startServer(t *testing.T, mutate func(*node.Config)) (*node.Server, string) {
+func startServer(t testing.TB, mutate func(*node.Config)) (*node.Server, string) {
 	t.Helper()
 	cfg := node.DefaultConfig()
 	cfg.Listen, cfg.Port = []string{"127.0.0.1"}, 0
