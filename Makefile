@@ -18,7 +18,8 @@ run: build
 # memcdump, and memcstat, memccp, memccat for the README's examples),
 # pymemcache, the netcat of the README's examples (nc -q1 is OpenBSD's),
 # openssl (s_client), iproute2 (network namespaces for partitions),
-# util-linux (prlimit), sasl2-bin and libsasl2-modules (memcached -S).
+# util-linux (prlimit), sasl2-bin and libsasl2-modules (memcached -S),
+# prometheus (a real server scraping a cluster, and promtool).
 deps:
 	@need=""; \
 	command -v memcached >/dev/null 2>&1 || need="$$need memcached"; \
@@ -29,6 +30,7 @@ deps:
 	command -v ip >/dev/null 2>&1 || need="$$need iproute2"; \
 	command -v prlimit >/dev/null 2>&1 || need="$$need util-linux"; \
 	command -v saslpasswd2 >/dev/null 2>&1 || need="$$need sasl2-bin libsasl2-modules"; \
+	command -v promtool >/dev/null 2>&1 || need="$$need prometheus"; \
 	if [ -n "$$need" ]; then \
 		echo "installing:$$need"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \

@@ -20,5 +20,11 @@ type Sources struct {
 func NewRegistry(src Sources) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if src.Server != nil {
+		reg.MustRegister(newMemcachedCollector(src.Server), newShoalCollector(src.Server))
+	}
+	if src.Member != nil {
+		reg.MustRegister(newClusterCollector(src.Member))
+	}
 	return reg
 }

@@ -85,7 +85,12 @@ func (c *conn) binaryRequest() error {
 	req.ext, req.key = b[protocol.BinaryHeaderLen:extEnd], b[extEnd:n]
 	_, _ = c.r.Discard(n) // n bytes are buffered
 	req.op, req.quiet = req.h.Opcode.Loud()
-	return c.binaryCommand(&req)
+	f, read := binaryFamily(req.op)
+	c.sampleBinary(f, read, req.key)
+	start := c.s.intro.lat.Start()
+	err = c.binaryCommand(&req)
+	c.s.intro.lat.Done(c.id, f, start)
+	return err
 }
 
 func (c *conn) binaryCommand(req *binRequest) error {
@@ -394,12 +399,9 @@ func (c *conn) binStat(req *binRequest) error {
 		return c.binFail(req, protocol.StatusKeyNotFound, "", 0)
 	}
 	out := make([]byte, 0, 2*len(lines)+protocol.BinaryHeaderLen)
-	for len(lines) > 0 {
-		var line []byte
-		line, lines, _ = bytes.Cut(lines, protocol.RespCRLF)
-		name, value, _ := bytes.Cut(bytes.TrimPrefix(line, []byte("STAT ")), []byte(" "))
+	eachStat(lines, func(name, value []byte) {
 		out = protocol.AppendBinaryStat(out, req.h.Opaque, name, value)
-	}
+	})
 	out = protocol.AppendBinaryStat(out, req.h.Opaque, nil, nil)
 	c.write(out)
 	return nil

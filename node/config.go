@@ -69,6 +69,13 @@ type Config struct {
 	// NoStorage makes a configuration endpoint: the server answers
 	// discovery, version, stats and the like, and stores nothing.
 	NoStorage bool
+	// HotKeySample is one in how many reads and writes feed `stats
+	// hotkeys` (rounded up to a power of two; 0: 64, 1: every one).
+	HotKeySample int
+	// NoIntrospection records neither latencies nor hot keys (`stats
+	// latency` and `stats hotkeys` answer nothing): what they cost is
+	// measured against it.
+	NoIntrospection bool
 }
 
 // DefaultConfig is memcached's defaults, listening on loopback only.

@@ -117,7 +117,7 @@ func appendMetadump(b []byte, it store.ItemMeta) []byte {
 	if it.Fetched {
 		fetch = "yes"
 	}
-	b = appendURIEncoded(append(b, "key="...), it.Key)
+	b = protocol.AppendURIEncoded(append(b, "key="...), it.Key)
 	b = strconv.AppendInt(append(b, " exp="...), exp, 10)
 	b = strconv.AppendInt(append(b, " la="...), it.Atime, 10)
 	b = strconv.AppendUint(append(b, " cas="...), it.CAS, 10)
@@ -125,19 +125,4 @@ func appendMetadump(b []byte, it store.ItemMeta) []byte {
 	b = strconv.AppendInt(append(b, " cls="...), int64(it.Class), 10)
 	b = strconv.AppendInt(append(b, " size="...), int64(it.Size), 10)
 	return append(b, '\n')
-}
-
-// appendURIEncoded is memcached's uriencode: letters, digits and -._~
-// stay, every other byte becomes %XX.
-func appendURIEncoded(b, key []byte) []byte {
-	const hex = "0123456789ABCDEF"
-	for _, ch := range key {
-		switch {
-		case 'a' <= ch && ch <= 'z', 'A' <= ch && ch <= 'Z', '0' <= ch && ch <= '9', ch == '-', ch == '.', ch == '_', ch == '~':
-			b = append(b, ch)
-		default:
-			b = append(b, '%', hex[ch>>4], hex[ch&15])
-		}
-	}
-	return b
 }

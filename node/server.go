@@ -48,6 +48,7 @@ type Server struct {
 	tls       *serverTLS // nil without -Z
 	allow     allowList
 	stats     serverStats
+	intro     introspection
 	nextConn  atomic.Uint64
 }
 
@@ -73,6 +74,7 @@ func NewServer(cfg Config, log *zap.Logger) (*Server, error) {
 	s.verbosity.Store(int32(cfg.Verbosity))
 	s.detail.delimiter = cfg.PrefixDelimiter
 	s.detail.on.Store(cfg.Detail)
+	s.intro = newIntrospection(cfg)
 	if err := s.auth.load(cfg); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -14,39 +15,75 @@ import (
 	"github.com/shoal-cache/shoal/protocol"
 )
 
-// stats serves `stats`, `stats settings|items|slabs|sizes|conns|reset`
-// and `stats cachedump` (dump.go).
+// statGroups are the reports `stats [group]` prints, by group ("" for
+// plain `stats`); Server.Stats reads the same.
+var statGroups = map[string]func(*Server, []byte) []byte{
+	"":         (*Server).appendGeneralStats,
+	"settings": (*Server).appendSettings,
+	"items":    (*Server).appendItemStats,
+	"slabs":    (*Server).appendSlabStats,
+	"sizes": func(_ *Server, b []byte) []byte {
+		return protocol.AppendStat(b, "sizes_status", "disabled")
+	},
+	"conns":   (*Server).appendConnStats,
+	"latency": func(s *Server, b []byte) []byte { return s.intro.lat.AppendStats(b) },
+	"hotkeys": func(s *Server, b []byte) []byte { return s.intro.hot.AppendStats(b) },
+}
+
+// stats serves `stats`, the statGroups, `stats reset` and `stats
+// cachedump` (dump.go).
 func (c *conn) stats(tokens [][]byte) {
-	var b []byte
-	switch {
-	case len(tokens) == 1:
-		b = c.s.appendGeneralStats(c.scratch[:0])
-	case string(tokens[1]) == "reset":
+	group := ""
+	if len(tokens) > 1 {
+		group = string(tokens[1])
+	}
+	switch group {
+	case "reset":
 		c.s.resetStats()
 		c.write(protocol.RespReset)
 		return
-	case string(tokens[1]) == "settings":
-		b = c.s.appendSettings(c.scratch[:0])
-	case string(tokens[1]) == "items":
-		b = c.s.appendItemStats(c.scratch[:0])
-	case string(tokens[1]) == "slabs":
-		b = c.s.appendSlabStats(c.scratch[:0])
-	case string(tokens[1]) == "sizes":
-		b = protocol.AppendStat(c.scratch[:0], "sizes_status", "disabled")
-	case string(tokens[1]) == "conns":
-		b = c.s.appendConnStats(c.scratch[:0])
-	case string(tokens[1]) == "cachedump":
+	case "cachedump":
 		c.cachedump(tokens)
 		return
-	case string(tokens[1]) == "detail":
+	case "detail":
 		c.statsDetail(tokens)
 		return
-	default:
+	}
+	report, ok := statGroups[group]
+	if !ok {
 		c.write(protocol.RespError)
 		return
 	}
-	c.scratch = append(b, protocol.RespEnd...)
+	c.scratch = append(report(c.s, c.scratch[:0]), protocol.RespEnd...)
 	c.write(c.scratch)
+}
+
+// Stat is one line of a stats report.
+type Stat struct{ Name, Value string }
+
+// Stats returns the lines `stats GROUP` prints ("" for plain `stats`;
+// settings, items, slabs, sizes, conns, latency, hotkeys), in order; false
+// for a group there is not.
+func (s *Server) Stats(group string) ([]Stat, bool) {
+	report, ok := statGroups[group]
+	if !ok {
+		return nil, false
+	}
+	var out []Stat
+	eachStat(report(s, nil), func(name, value []byte) {
+		out = append(out, Stat{string(name), string(value)})
+	})
+	return out, true
+}
+
+// eachStat calls f with the name and value of each STAT line of lines.
+func eachStat(lines []byte, f func(name, value []byte)) {
+	for len(lines) > 0 {
+		var line []byte
+		line, lines, _ = bytes.Cut(lines, protocol.RespCRLF)
+		name, value, _ := bytes.Cut(bytes.TrimPrefix(line, []byte("STAT ")), []byte(" "))
+		f(name, value)
+	}
 }
 
 func stat(b []byte, name string, v any) []byte {
@@ -85,6 +122,7 @@ func (s *Server) resetStats() {
 	s.stats.bytesWritten.Store(0)
 	s.stats.listenDisabled.Store(0)
 	s.detail.reset()
+	s.intro.reset()
 	if st := s.store; st != nil {
 		st.ResetStats()
 	}

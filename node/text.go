@@ -29,6 +29,18 @@ func (c *conn) textCommand() error {
 		c.write(protocol.RespError)
 		return nil
 	}
+	// Timed from the line parsed to the reply buffered; the family is
+	// read first, as a long get reuses the tokens.
+	f := textFamily(tokens[0])
+	c.sampleText(f, tokens, rest)
+	start := c.s.intro.lat.Start()
+	err = c.runText(tokens, rest)
+	c.s.intro.lat.Done(c.id, f, start)
+	return err
+}
+
+// runText runs a tokenized command line.
+func (c *conn) runText(tokens [][]byte, rest []byte) error {
 	name := tokens[0]
 	if name[0] == 'm' && len(name) == 2 {
 		return c.metaCommand(name[1], tokens, rest)

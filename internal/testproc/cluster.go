@@ -23,7 +23,8 @@ var FastGossip = []string{
 // A Member is a shoal endpoint or node process of a cluster on loopback.
 type Member struct {
 	*Proc
-	Gossip string // its gossip address
+	Gossip  string // its gossip address
+	Metrics string // its --metrics address; "" when it serves none
 }
 
 // StartMember runs `shoal ROLE --gossip ADDR` with FastGossip, joining join
@@ -38,20 +39,43 @@ func StartMember(tb testing.TB, role, join string, args ...string) *Member {
 	return &Member{Proc: StartShoal(tb, all...), Gossip: gossip}
 }
 
+// StartMetricsMember is StartMember serving Prometheus metrics too, on
+// a free loopback port (Member.Metrics).
+func StartMetricsMember(tb testing.TB, role, join string, args ...string) *Member {
+	tb.Helper()
+	addr := FreeAddr(tb)
+	m := StartMember(tb, role, join, slices.Concat(args, []string{"--metrics", addr})...)
+	m.Metrics = addr
+	return m
+}
+
 // A Cluster is a configuration endpoint and the nodes joined to it.
 type Cluster struct {
 	Endpoint *Member
 	Nodes    []*Member
 	nodeArgs []string
+	start    func(tb testing.TB, role, join string, args ...string) *Member
 }
 
 // StartCluster starts an endpoint and n nodes with nodeArgs, and waits
 // until the endpoint publishes them all as active.
 func StartCluster(tb testing.TB, n int, nodeArgs ...string) *Cluster {
 	tb.Helper()
-	cl := &Cluster{Endpoint: StartMember(tb, "endpoint", ""), nodeArgs: nodeArgs}
+	return startCluster(tb, StartMember, n, nodeArgs)
+}
+
+// StartMetricsCluster is StartCluster with every member, the endpoint and
+// the nodes added later too, serving metrics (StartMetricsMember).
+func StartMetricsCluster(tb testing.TB, n int, nodeArgs ...string) *Cluster {
+	tb.Helper()
+	return startCluster(tb, StartMetricsMember, n, nodeArgs)
+}
+
+func startCluster(tb testing.TB, start func(testing.TB, string, string, ...string) *Member, n int, nodeArgs []string) *Cluster {
+	tb.Helper()
+	cl := &Cluster{Endpoint: start(tb, "endpoint", ""), nodeArgs: nodeArgs, start: start}
 	for range n {
-		cl.Nodes = append(cl.Nodes, StartMember(tb, "node", cl.Endpoint.Gossip, nodeArgs...))
+		cl.Nodes = append(cl.Nodes, start(tb, "node", cl.Endpoint.Gossip, nodeArgs...))
 	}
 	cl.WaitActive(tb, cl.Nodes...)
 	return cl
@@ -61,7 +85,7 @@ func StartCluster(tb testing.TB, n int, nodeArgs ...string) *Cluster {
 // publishes it.
 func (cl *Cluster) AddNode(tb testing.TB) *Member {
 	tb.Helper()
-	n := StartMember(tb, "node", cl.Endpoint.Gossip, cl.nodeArgs...)
+	n := cl.start(tb, "node", cl.Endpoint.Gossip, cl.nodeArgs...)
 	cl.Nodes = append(cl.Nodes, n)
 	cl.WaitActive(tb, cl.Nodes...)
 	return n
