@@ -77,7 +77,7 @@ func TestMemcachedOptionsRefused(t *testing.T) {
 		{[]string{"-Y", "/etc/shoal-users", "-S"}, `ASCII authentication (-Y) and SASL (-S) exclude each other: one speaks only text, the other only binary`},
 		{[]string{"-Z"}, `TLS (-Z) needs a certificate: -o ssl_chain_cert=FILE`},
 		{[]string{"--allow", "10.0.0.0/33"}, `invalid argument "10.0.0.0/33" for "--allow" flag: --allow "10.0.0.0/33": not a network (CIDR) or an address`},
-		{[]string{"--disable-commands", "get"}, `cannot disable "get": the administrative commands are flush_all, cache_memlimit, shutdown, verbosity, refresh_certs`},
+		{[]string{"--disable-commands", "get"}, `cannot disable "get": the administrative commands are flush_all, cache_memlimit, shutdown, verbosity, refresh_certs, slabs`},
 		{[]string{"-l", "notls:127.0.0.1:11300"}, `'notls' option is valid only when SSL is enabled`},
 		{[]string{"-o", "proxy_config=/etc/proxy.lua"}, `invalid argument "proxy_config=/etc/proxy.lua" for "-o, --extended" flag: -o proxy_config=/etc/proxy.lua: memcached's proxy mode is not in shoal: nodes are caches, and clients find them through the configuration endpoint`},
 		{[]string{"-m", "1g"}, `invalid argument "1g" for "-m, --memory-limit" flag: -m takes megabytes: memcached 1.6 reads only the number in front, so it would take "1g" as 1 MB; for a gigabyte write 1024`},

@@ -54,8 +54,9 @@ func portsFree(base, n int) bool {
 // the cluster formed. It returns the process and the nodes' addresses.
 func startUp(t *testing.T, args ...string) (*testproc.Proc, []string) {
 	t.Helper()
-	port, gossip := freePorts(t, 3), freePorts(t, 3)
-	all := append([]string{"up", "--nodes", "2", "--port", strconv.Itoa(port), "--gossip-port", strconv.Itoa(gossip)}, args...)
+	port, gossip, metrics := freePorts(t, 3), freePorts(t, 3), freePorts(t, 3)
+	all := append([]string{"up", "--nodes", "2", "--port", strconv.Itoa(port), "--gossip-port", strconv.Itoa(gossip),
+		"--metrics-port", strconv.Itoa(metrics)}, args...)
 	p := testproc.Start(t, "shoal up", testproc.ShoalBinary(t), all...)
 	waitOutput(t, p, fmt.Sprintf("config endpoint: 127.0.0.1:%d\n", port), 30*time.Second)
 	return p, []string{fmt.Sprintf("127.0.0.1:%d", port+1), fmt.Sprintf("127.0.0.1:%d", port+2)}
