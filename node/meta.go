@@ -51,7 +51,7 @@ func (c *conn) metaGet(tokens [][]byte, more bool) {
 	c.noreply = m.Quiet
 	it, val, found := st.MetaGet(&m, c.scratch[:0])
 	if m.LongOpaque >= 0 {
-		c.write(protocol.ErrMetaOpaque)
+		c.write(protocol.RespMetaOpaque)
 		return
 	}
 	if !found {
@@ -99,7 +99,7 @@ func (c *conn) metaSet(tokens [][]byte, more bool) error {
 	if err := c.readData(st.Value(res)); err != nil {
 		st.Cancel(res)
 		if errors.Is(err, errBadChunk) {
-			c.write(protocol.ErrBadDataChunk)
+			c.write(protocol.RespBadDataChunk)
 			return nil
 		}
 		return err
@@ -177,17 +177,17 @@ func (c *conn) metaArith(tokens [][]byte, more bool) {
 	out, v, it, err := st.MetaArith(&m)
 	switch {
 	case errors.Is(err, ErrNonNumeric):
-		c.write(protocol.ErrNonNumeric)
+		c.write(protocol.RespNonNumeric)
 		return
 	case err != nil && out == ArithCreated:
-		c.write(protocol.ErrMetaCreateMemory)
+		c.write(protocol.RespMetaCreateMemory)
 		return
 	case err != nil:
-		c.write(protocol.ErrMetaArithMemory)
+		c.write(protocol.RespMetaArithMemory)
 		return
 	case m.LongOpaque >= 0:
 		// memcached finds it while building the reply, after the change.
-		c.write(protocol.ErrMetaOpaque)
+		c.write(protocol.RespMetaOpaque)
 		return
 	}
 	b := c.scratch[:0]
