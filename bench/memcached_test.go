@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -19,34 +18,20 @@ func startMemcached(t *testing.T, memMB int) string {
 	return testproc.StartMemcached(t, "-m", strconv.Itoa(memMB), "-t", "2").Addr
 }
 
-// stats reads a server's "stats" counters.
+// stats reads a server's "stats" counters, those that are integers.
 func stats(t *testing.T, addr string) map[string]int64 {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+	st, err := testproc.Stats(addr, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fprint(c, "stats\r\n")
-	r := bufio.NewReader(c)
 	m := map[string]int64{}
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			t.Fatalf("stats: %v", err)
-		}
-		line = strings.TrimRight(line, "\r\n")
-		if line == "END" {
-			return m
-		}
-		f := strings.Fields(line)
-		if len(f) == 3 && f[0] == "STAT" {
-			if n, err := strconv.ParseInt(f[2], 10, 64); err == nil {
-				m[f[1]] = n
-			}
+	for _, s := range st {
+		if n, err := strconv.ParseInt(s.Value, 10, 64); err == nil {
+			m[s.Name] = n
 		}
 	}
+	return m
 }
 
 // command sends raw text-protocol bytes and returns what came back up to

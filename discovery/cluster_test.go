@@ -237,13 +237,13 @@ func (c *testCluster) view(addr string) view {
 		v.errs = append(v.errs, err.Error())
 		return v
 	}
-	header, rest, _ := bytes.Cut(reply, []byte("\r\n"))
-	var n int
-	if _, err := fmt.Sscanf(string(header), "CONFIG shoal-cluster 0 %d", &n); err != nil || len(rest) != n+len("\r\nEND\r\n") {
-		c.t.Fatalf("%s: config get shoal-cluster: bad framing %q", addr, reply)
+	rd := bufio.NewReader(bytes.NewReader(reply))
+	payload, err := protocol.ReadConfigReply(rd, protocol.ShoalConfigRequest)
+	if err != nil || rd.Buffered() != 0 {
+		c.t.Fatalf("%s: config get shoal-cluster: bad framing %q: %v", addr, reply, err)
 	}
-	v.raw = string(rest[:n])
-	if v.ext, err = protocol.ParseClusterBody(rest[:n]); err != nil {
+	v.raw = string(payload)
+	if v.ext, err = protocol.ParseClusterBody(payload); err != nil {
 		c.t.Fatalf("%s: config get shoal-cluster: %v", addr, err)
 	}
 	return v

@@ -3,12 +3,14 @@ package discovery
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/shoal-cache/shoal/protocol"
 )
 
 // TestPartitionNeverReusesAVersion runs an endpoint and nodes as real
@@ -229,25 +231,11 @@ func (r *recorder) record(name string, reply []byte) {
 
 // readConfig reads one reply to `config get key`: "" for END alone.
 func readConfig(rd *bufio.Reader, key string) (string, error) {
-	header, err := rd.ReadString('\n')
-	if err != nil {
-		return "", err
-	}
-	if header == "END\r\n" {
+	payload, err := protocol.ReadConfigReply(rd, protocol.ConfigRequest{Cmd: "config get " + key, Reply: "CONFIG", Key: key})
+	if errors.Is(err, protocol.ErrNoConfig) {
 		return "", nil
 	}
-	var n int
-	if _, err := fmt.Sscanf(header, "CONFIG "+key+" 0 %d\r\n", &n); err != nil {
-		return "", fmt.Errorf("header %q: %w", header, err)
-	}
-	body := make([]byte, n+len("\r\nEND\r\n"))
-	if _, err := io.ReadFull(rd, body); err != nil {
-		return "", err
-	}
-	if string(body[n:]) != "\r\nEND\r\n" {
-		return "", fmt.Errorf("reply to %s not framed", key)
-	}
-	return string(body[:n]), nil
+	return string(payload), err
 }
 
 func (r *recorder) problems() []string {

@@ -59,6 +59,9 @@ func (m *Member) View() View {
 		state := string(e.State)
 		if _, alive := m.peers[e.Name]; !alive && e.Name != m.cfg.Name {
 			state = ViewFailed
+			if l, ok := m.lost[e.Name]; ok && l.left {
+				state = ViewLeft
+			}
 		}
 		v.Nodes = append(v.Nodes, NodeView{Name: e.Name, Addr: net.JoinHostPort(e.Host, strconv.Itoa(e.Port)),
 			Position: e.Pos, State: state, Listed: true})

@@ -56,7 +56,7 @@ func (c *conn) metaGet(tokens [][]byte, more bool) {
 	it := protocol.MetaItem(got)
 	c.observeGet(m.Key, found, len(val))
 	if m.LongOpaque >= 0 {
-		c.write(protocol.ErrMetaOpaque)
+		c.write(protocol.RespMetaOpaque)
 		return
 	}
 	if !found {
@@ -105,7 +105,7 @@ func (c *conn) metaSet(tokens [][]byte, more bool) error {
 	if err := c.readData(st.Value(res)); err != nil {
 		st.Cancel(res)
 		if errors.Is(err, errBadChunk) {
-			c.write(protocol.ErrBadDataChunk)
+			c.write(protocol.RespBadDataChunk)
 			return nil
 		}
 		return err
@@ -191,17 +191,17 @@ func (c *conn) metaArith(tokens [][]byte, more bool) {
 	it.KeyBinary = m.Base64
 	switch {
 	case errors.Is(err, store.ErrNonNumeric):
-		c.write(protocol.ErrNonNumeric)
+		c.write(protocol.RespNonNumeric)
 		return
 	case err != nil && out == store.ArithCreated:
-		c.write(protocol.ErrMetaCreateMemory)
+		c.write(protocol.RespMetaCreateMemory)
 		return
 	case err != nil:
-		c.write(protocol.ErrMetaArithMemory)
+		c.write(protocol.RespMetaArithMemory)
 		return
 	case m.LongOpaque >= 0:
 		// memcached finds it while building the reply, after the change.
-		c.write(protocol.ErrMetaOpaque)
+		c.write(protocol.RespMetaOpaque)
 		return
 	}
 	b := c.scratch[:0]

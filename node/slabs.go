@@ -34,7 +34,7 @@ func (c *conn) slabsReassign(tokens [][]byte) {
 	src, ok1 := protocol.ParseInt32(tokens[2])
 	dst, ok2 := protocol.ParseInt32(tokens[3])
 	if !ok1 || !ok2 {
-		c.write(protocol.ErrBadFormat)
+		c.write(protocol.RespBadFormat)
 		return
 	}
 	c.write(reassignReply(st.Reassign(int(src), int(dst))))
@@ -78,7 +78,7 @@ func (c *conn) slabsAutomove(tokens [][]byte) {
 	mode, ok := protocol.ParseUint32(tokens[2])
 	switch {
 	case !ok:
-		c.reply(protocol.ErrBadFormat)
+		c.reply(protocol.RespBadFormat)
 	case mode > 2:
 		c.reply(protocol.RespError)
 	default:

@@ -141,13 +141,13 @@ func (c *conn) get(tokens [][]byte, rest []byte, withCAS, touch bool) error {
 	if touch {
 		exp, ok := protocol.ParseInt32(tokens[1])
 		if !ok {
-			c.write(protocol.ErrBadExptime)
+			c.write(protocol.RespBadExptime)
 			return nil
 		}
 		exptime, keys = int64(exp), tokens[2:]
 	}
 	if anyKeyTooLong(keys, rest) {
-		c.write(protocol.ErrBadFormat)
+		c.write(protocol.RespBadFormat)
 		return nil
 	}
 	for {
@@ -235,7 +235,7 @@ func (c *conn) update(tokens [][]byte, mode protocol.StoreMode) error {
 	if err := c.readData(st.Value(res)); err != nil {
 		st.Cancel(res)
 		if errors.Is(err, errBadChunk) {
-			c.reply(protocol.ErrBadDataChunk)
+			c.reply(protocol.RespBadDataChunk)
 			return nil
 		}
 		return err
@@ -299,12 +299,12 @@ func (c *conn) storeError(err error) {
 	switch {
 	case errors.Is(err, store.ErrTooLarge):
 		c.s.stats.storeTooLarge.Add(1)
-		c.reply(protocol.ErrTooLarge)
+		c.reply(protocol.RespTooLarge)
 	case errors.Is(err, store.ErrNonNumeric):
-		c.reply(protocol.ErrNonNumeric)
+		c.reply(protocol.RespNonNumeric)
 	default:
 		c.s.stats.storeNoMemory.Add(1)
-		c.reply(protocol.ErrOutOfMemory)
+		c.reply(protocol.RespOutOfMemory)
 	}
 }
 
@@ -330,7 +330,7 @@ func (c *conn) keyArgLine(tokens [][]byte) bool {
 	}
 	c.setNoreply(tokens)
 	if len(tokens[1]) > protocol.MaxKeyLen {
-		c.reply(protocol.ErrBadFormat)
+		c.reply(protocol.RespBadFormat)
 		return false
 	}
 	return true
@@ -342,7 +342,7 @@ func (c *conn) arith(tokens [][]byte, incr bool) {
 	}
 	delta, ok := protocol.ParseUint64(tokens[2])
 	if !ok {
-		c.reply(protocol.ErrBadDelta)
+		c.reply(protocol.RespBadDelta)
 		return
 	}
 	st := c.withStore()
@@ -371,12 +371,12 @@ func (c *conn) delete(tokens [][]byte) {
 		c.setNoreply(tokens)
 		valid := (len(tokens) == 3 && (holdZero || c.noreply)) || (len(tokens) == 4 && holdZero && c.noreply)
 		if !valid {
-			c.reply(protocol.ErrDeleteUsage)
+			c.reply(protocol.RespDeleteUsage)
 			return
 		}
 	}
 	if len(tokens[1]) > protocol.MaxKeyLen {
-		c.reply(protocol.ErrBadFormat)
+		c.reply(protocol.RespBadFormat)
 		return
 	}
 	st := c.withStore()
@@ -397,7 +397,7 @@ func (c *conn) touch(tokens [][]byte) {
 	}
 	exp, ok := protocol.ParseInt32(tokens[2])
 	if !ok {
-		c.reply(protocol.ErrBadExptime)
+		c.reply(protocol.RespBadExptime)
 		return
 	}
 	st := c.withStore()
@@ -425,7 +425,7 @@ func (c *conn) flushAll(tokens [][]byte) {
 	if len(tokens) == 3 || (len(tokens) == 2 && !c.noreply) {
 		d, ok := protocol.ParseInt32(tokens[1])
 		if !ok {
-			c.reply(protocol.ErrBadExptime)
+			c.reply(protocol.RespBadExptime)
 			return
 		}
 		delay = d
@@ -447,7 +447,7 @@ func (c *conn) verbosity(tokens [][]byte) {
 	}
 	level, ok := protocol.ParseUint32(tokens[1])
 	if !ok {
-		c.reply(protocol.ErrBadFormat)
+		c.reply(protocol.RespBadFormat)
 		return
 	}
 	c.s.setVerbosity(level)
@@ -468,11 +468,11 @@ func (c *conn) cacheMemlimit(tokens [][]byte) {
 	case !ok:
 		c.reply(protocol.RespError)
 	case mb < 8:
-		c.reply(protocol.ErrMemlimitLow)
+		c.reply(protocol.RespMemlimitLow)
 	case mb > 1000000000:
-		c.reply(protocol.ErrMemlimitUnit)
+		c.reply(protocol.RespMemlimitUnit)
 	case c.s.store == nil || !c.s.store.SetMemoryLimit(int64(mb)<<20):
-		c.reply(protocol.ErrMemlimitFail)
+		c.reply(protocol.RespMemlimitFail)
 	default:
 		c.reply(protocol.RespOK)
 	}
@@ -484,13 +484,13 @@ func (c *conn) shutdown(tokens [][]byte) {
 	}
 	switch {
 	case !c.s.cfg.EnableShutdown:
-		c.write(protocol.ErrShutdownOff)
+		c.write(protocol.RespShutdownOff)
 	case len(tokens) == 1:
 		c.s.shutdownCommand(false)
 	case len(tokens) == 2 && string(tokens[1]) == "graceful":
 		c.s.shutdownCommand(true)
 	default:
-		c.write(protocol.ErrShutdownMode)
+		c.write(protocol.RespShutdownMode)
 	}
 }
 

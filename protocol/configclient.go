@@ -51,7 +51,13 @@ func RequestConfig(rw *bufio.ReadWriter, req ConfigRequest) ([]byte, error) {
 	if err := rw.Flush(); err != nil {
 		return nil, err
 	}
-	line, err := readReplyLine(rw.Reader)
+	return ReadConfigReply(rw.Reader, req)
+}
+
+// ReadConfigReply reads the reply to req, as RequestConfig does, from a
+// reader the request was already written for.
+func ReadConfigReply(r *bufio.Reader, req ConfigRequest) ([]byte, error) {
+	line, err := readReplyLine(r)
 	if err != nil {
 		return nil, err
 	}
@@ -67,13 +73,13 @@ func RequestConfig(rw *bufio.ReadWriter, req ConfigRequest) ([]byte, error) {
 		return nil, fmt.Errorf("%w: length in %q", ErrBadClusterConfig, line)
 	}
 	body := make([]byte, n+2)
-	if _, err := io.ReadFull(rw, body); err != nil {
+	if _, err := io.ReadFull(r, body); err != nil {
 		return nil, err
 	}
 	if !bytes.HasSuffix(body, []byte("\r\n")) {
 		return nil, fmt.Errorf("%w: payload not followed by CRLF", ErrBadClusterConfig)
 	}
-	if end, err := readReplyLine(rw.Reader); err != nil || string(end) != "END" {
+	if end, err := readReplyLine(r); err != nil || string(end) != "END" {
 		return nil, fmt.Errorf("%w: payload not followed by END: %q, %v", ErrBadClusterConfig, end, err)
 	}
 	return body[:n], nil

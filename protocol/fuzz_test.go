@@ -138,7 +138,7 @@ func FuzzParseStore(f *testing.F) {
 			}
 			return
 		case err != nil:
-			if !bytes.Equal(err, ErrBadFormat) {
+			if !bytes.Equal(err, RespBadFormat) {
 				t.Fatalf("ParseStore(%q) = %q, want nil or bad command line format", line, err)
 			}
 			return

@@ -15,8 +15,8 @@ const (
 	MaxOpaqueLen = 32
 )
 
-// Replies and errors of the meta commands, byte for byte as memcached 1.6.18
-// sends them.
+// Replies of the meta commands, the error replies among them, byte for byte
+// as memcached 1.6.18 sends them (Resp*, as the text protocol's).
 var (
 	RespHD = []byte("HD")
 	RespVA = []byte("VA ")
@@ -29,21 +29,21 @@ var (
 	RespMN     = []byte("MN\r\n")
 	RespME     = []byte("ME ")
 
-	ErrMetaDuplicate    = []byte("CLIENT_ERROR duplicate flag\r\n")
-	ErrMetaInvalidFlag  = []byte("CLIENT_ERROR invalid flag\r\n")
-	ErrMetaBadToken     = []byte("CLIENT_ERROR bad token in command line format\r\n")
-	ErrMetaKeyDecode    = []byte("CLIENT_ERROR error decoding key\r\n")
-	ErrMetaModeLength   = []byte("CLIENT_ERROR incorrect length for M token\r\n")
-	ErrMetaInitial      = []byte("CLIENT_ERROR invalid numeric initial value\r\n")
-	ErrMetaDelta        = []byte("CLIENT_ERROR invalid numeric delta value\r\n")
-	ErrMetaOpaque       = []byte("CLIENT_ERROR opaque token too long\r\n")
-	ErrMetaGetTooLong   = []byte("CLIENT_ERROR options flags are too long\r\n")
-	ErrMetaTooLong      = []byte("CLIENT_ERROR options flags too long\r\n")
-	ErrMetaInvalidOrDup = []byte("CLIENT_ERROR invalid or duplicate flag\r\n")
-	ErrMetaSetMode      = []byte("CLIENT_ERROR invalid mode for ms M token\r\n")
-	ErrMetaArithMode    = []byte("CLIENT_ERROR invalid mode for ma M token\r\n")
-	ErrMetaArithMemory  = []byte("SERVER_ERROR out of memory\r\n")
-	ErrMetaCreateMemory = []byte("SERVER_ERROR Out of memory allocating new item\r\n")
+	RespMetaDuplicate    = []byte("CLIENT_ERROR duplicate flag\r\n")
+	RespMetaInvalidFlag  = []byte("CLIENT_ERROR invalid flag\r\n")
+	RespMetaBadToken     = []byte("CLIENT_ERROR bad token in command line format\r\n")
+	RespMetaKeyDecode    = []byte("CLIENT_ERROR error decoding key\r\n")
+	RespMetaModeLength   = []byte("CLIENT_ERROR incorrect length for M token\r\n")
+	RespMetaInitial      = []byte("CLIENT_ERROR invalid numeric initial value\r\n")
+	RespMetaDelta        = []byte("CLIENT_ERROR invalid numeric delta value\r\n")
+	RespMetaOpaque       = []byte("CLIENT_ERROR opaque token too long\r\n")
+	RespMetaGetTooLong   = []byte("CLIENT_ERROR options flags are too long\r\n")
+	RespMetaTooLong      = []byte("CLIENT_ERROR options flags too long\r\n")
+	RespMetaInvalidOrDup = []byte("CLIENT_ERROR invalid or duplicate flag\r\n")
+	RespMetaSetMode      = []byte("CLIENT_ERROR invalid mode for ms M token\r\n")
+	RespMetaArithMode    = []byte("CLIENT_ERROR invalid mode for ma M token\r\n")
+	RespMetaArithMemory  = []byte("SERVER_ERROR out of memory\r\n")
+	RespMetaCreateMemory = []byte("SERVER_ERROR Out of memory allocating new item\r\n")
 )
 
 // Meta is a parsed mg, ms, md or ma command: its key, its flags in the order
@@ -76,7 +76,7 @@ type Meta struct {
 
 	// LongOpaque is the index in Tokens of an O token longer than
 	// MaxOpaqueLen, or -1. mg and ma find it while building their reply,
-	// after acting on the flags before it, and then answer ErrMetaOpaque;
+	// after acting on the flags before it, and then answer RespMetaOpaque;
 	// ms and md refuse it while parsing.
 	LongOpaque int
 }
@@ -93,32 +93,32 @@ func ParseMeta(tokens [][]byte, more bool, m *Meta) (errReply []byte, swallow in
 	}
 	*m = Meta{Cmd: tokens[0][1], Key: tokens[1], Delta: 1, LongOpaque: -1}
 	if len(m.Key) > MaxKeyLen {
-		return ErrBadFormat, 0
+		return RespBadFormat, 0
 	}
 	first := 2
 	if m.Cmd == 's' {
 		if len(tokens) == 2 {
-			return ErrBadFormat, 0
+			return RespBadFormat, 0
 		}
 		first = 3
 	}
 	if more || len(tokens)+1 > maxMetaTokens {
 		if m.Cmd == 'g' {
-			return ErrMetaGetTooLong, 0
+			return RespMetaGetTooLong, 0
 		}
-		return ErrMetaTooLong, 0
+		return RespMetaTooLong, 0
 	}
 	if m.Cmd == 's' {
 		n, ok := ParseInt32(tokens[2])
 		if !ok || n < 0 || n > math.MaxInt32-2 {
-			return ErrBadFormat, 0
+			return RespBadFormat, 0
 		}
 		m.DataLen, swallow = int(n), int(n)+2
 	}
 	m.Tokens = tokens[first:]
 	if e := m.parseFlags(); e != nil {
 		if m.Cmd == 'd' || m.Cmd == 'a' {
-			e = ErrMetaInvalidOrDup
+			e = RespMetaInvalidOrDup
 		}
 		return e, swallow
 	}
@@ -129,13 +129,13 @@ func ParseMeta(tokens [][]byte, more bool, m *Meta) (errReply []byte, swallow in
 		}
 	case 'd':
 		if m.LongOpaque >= 0 {
-			return ErrMetaOpaque, 0
+			return RespMetaOpaque, 0
 		}
 	case 'a':
 		switch m.Mode {
 		case 0, 'I', '+', 'D', '-':
 		default:
-			return ErrMetaArithMode, 0
+			return RespMetaArithMode, 0
 		}
 	}
 	return nil, 0
@@ -150,7 +150,7 @@ func (m *Meta) parseFlags() []byte {
 	for i, tok := range m.Tokens {
 		o := tok[0]
 		if o >= 127 || seen[o>>6]&(1<<(o&63)) != 0 {
-			return ErrMetaDuplicate
+			return RespMetaDuplicate
 		}
 		seen[o>>6] |= 1 << (o & 63)
 		arg := tok[1:]
@@ -159,22 +159,22 @@ func (m *Meta) parseFlags() []byte {
 		case 'b':
 			n := decodeBase64(m.Key, m.Key)
 			if n == 0 {
-				errReply = ErrMetaKeyDecode
+				errReply = RespMetaKeyDecode
 			}
 			m.Key, m.Base64 = m.Key[:n], true
 		case 'N':
 			m.Vivify = true
 			if m.VivifyTTL, ok = ParseInt32(arg); !ok {
-				errReply = ErrMetaBadToken
+				errReply = RespMetaBadToken
 			}
 		case 'T':
 			if m.TTL, ok = ParseInt32(arg); !ok {
-				errReply = ErrMetaBadToken
+				errReply = RespMetaBadToken
 			}
 			m.HasTTL = ok
 		case 'R':
 			if m.RecacheTTL, ok = ParseInt32(arg); !ok {
-				errReply = ErrMetaBadToken
+				errReply = RespMetaBadToken
 			}
 			m.HasRecache = ok
 		case 'O':
@@ -194,32 +194,32 @@ func (m *Meta) parseFlags() []byte {
 			}
 		case 'C':
 			if m.CAS, ok = ParseUint64(arg); !ok {
-				errReply = ErrMetaBadToken
+				errReply = RespMetaBadToken
 			}
 			m.HasCAS = ok
 		case 'E':
 			if m.NewCAS, ok = ParseUint64(arg); !ok {
-				errReply = ErrMetaBadToken
+				errReply = RespMetaBadToken
 			}
 			m.HasNewCAS = ok
 		case 'M':
 			if len(tok) != 2 {
-				errReply = ErrMetaModeLength
+				errReply = RespMetaModeLength
 			} else {
 				m.Mode = tok[1]
 			}
 		case 'J':
 			if m.Initial, ok = ParseUint64(arg); !ok {
-				errReply = ErrMetaInitial
+				errReply = RespMetaInitial
 			}
 		case 'D':
 			if m.Delta, ok = ParseUint64(arg); !ok {
-				errReply = ErrMetaDelta
+				errReply = RespMetaDelta
 			}
 		case 'I':
 			m.Invalidate = true
 		default:
-			return ErrMetaInvalidFlag
+			return RespMetaInvalidFlag
 		}
 	}
 	return errReply
@@ -229,7 +229,7 @@ func (m *Meta) parseFlags() []byte {
 // its own for it, so the command's default, or an earlier flag's, stands.
 func orDefault(e []byte) []byte {
 	if e == nil {
-		return ErrBadFormat
+		return RespBadFormat
 	}
 	return e
 }
@@ -240,10 +240,10 @@ func (m *Meta) checkSet() []byte {
 	switch m.Mode {
 	case 0, 'E', 'A', 'P', 'R', 'S':
 	default:
-		return ErrMetaSetMode
+		return RespMetaSetMode
 	}
 	if m.LongOpaque >= 0 {
-		return ErrMetaOpaque
+		return RespMetaOpaque
 	}
 	return nil
 }
@@ -276,13 +276,13 @@ func (m *Meta) Incr() bool { return m.Mode != 'D' && m.Mode != '-' }
 // with b) or memcached's error reply.
 func ParseMetaDebug(tokens [][]byte) (key []byte, binary bool, errReply []byte) {
 	if len(tokens) < 2 || len(tokens[1]) > MaxKeyLen {
-		return nil, false, ErrBadFormat
+		return nil, false, RespBadFormat
 	}
 	key = tokens[1]
 	if len(tokens) >= 3 && len(tokens[2]) == 1 && tokens[2][0] == 'b' {
 		n := decodeBase64(key, key)
 		if n == 0 {
-			return nil, false, ErrBadFormat
+			return nil, false, RespBadFormat
 		}
 		return key[:n], true, nil
 	}

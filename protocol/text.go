@@ -13,35 +13,36 @@ const (
 	MaxTokens = 24
 )
 
-// Replies and errors of the text protocol, byte for byte as memcached sends
-// them.
+// Replies of the text protocol, the error replies among them, byte for byte
+// as memcached sends them. They are Resp* because they are bytes to write,
+// shared and never to be modified; Err* names are error values.
 var (
-	RespStored      = []byte("STORED\r\n")
-	RespNotStored   = []byte("NOT_STORED\r\n")
-	RespExists      = []byte("EXISTS\r\n")
-	RespNotFound    = []byte("NOT_FOUND\r\n")
-	RespDeleted     = []byte("DELETED\r\n")
-	RespTouched     = []byte("TOUCHED\r\n")
-	RespEnd         = []byte("END\r\n")
-	RespOK          = []byte("OK\r\n")
-	RespReset       = []byte("RESET\r\n")
-	RespError       = []byte("ERROR\r\n")
-	RespValue       = []byte("VALUE ")
-	RespCRLF        = []byte("\r\n")
-	ErrBadFormat    = []byte("CLIENT_ERROR bad command line format\r\n")
-	ErrBadDataChunk = []byte("CLIENT_ERROR bad data chunk\r\n")
-	ErrTooLarge     = []byte("SERVER_ERROR object too large for cache\r\n")
-	ErrOutOfMemory  = []byte("SERVER_ERROR out of memory storing object\r\n")
-	ErrNonNumeric   = []byte("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n")
-	ErrBadDelta     = []byte("CLIENT_ERROR invalid numeric delta argument\r\n")
-	ErrBadExptime   = []byte("CLIENT_ERROR invalid exptime argument\r\n")
-	ErrDeleteUsage  = []byte("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n")
-	ErrShutdownOff  = []byte("ERROR: shutdown not enabled\r\n")
-	ErrShutdownMode = []byte("CLIENT_ERROR invalid shutdown mode\r\n")
-	ErrBadStats     = []byte("CLIENT_ERROR bad command line\r\n")
-	ErrMemlimitLow  = []byte("MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n")
-	ErrMemlimitUnit = []byte("MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n")
-	ErrMemlimitFail = []byte("MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n")
+	RespStored       = []byte("STORED\r\n")
+	RespNotStored    = []byte("NOT_STORED\r\n")
+	RespExists       = []byte("EXISTS\r\n")
+	RespNotFound     = []byte("NOT_FOUND\r\n")
+	RespDeleted      = []byte("DELETED\r\n")
+	RespTouched      = []byte("TOUCHED\r\n")
+	RespEnd          = []byte("END\r\n")
+	RespOK           = []byte("OK\r\n")
+	RespReset        = []byte("RESET\r\n")
+	RespError        = []byte("ERROR\r\n")
+	RespValue        = []byte("VALUE ")
+	RespCRLF         = []byte("\r\n")
+	RespBadFormat    = []byte("CLIENT_ERROR bad command line format\r\n")
+	RespBadDataChunk = []byte("CLIENT_ERROR bad data chunk\r\n")
+	RespTooLarge     = []byte("SERVER_ERROR object too large for cache\r\n")
+	RespOutOfMemory  = []byte("SERVER_ERROR out of memory storing object\r\n")
+	RespNonNumeric   = []byte("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n")
+	RespBadDelta     = []byte("CLIENT_ERROR invalid numeric delta argument\r\n")
+	RespBadExptime   = []byte("CLIENT_ERROR invalid exptime argument\r\n")
+	RespDeleteUsage  = []byte("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n")
+	RespShutdownOff  = []byte("ERROR: shutdown not enabled\r\n")
+	RespShutdownMode = []byte("CLIENT_ERROR invalid shutdown mode\r\n")
+	RespBadStats     = []byte("CLIENT_ERROR bad command line\r\n")
+	RespMemlimitLow  = []byte("MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n")
+	RespMemlimitUnit = []byte("MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n")
+	RespMemlimitFail = []byte("MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n")
 )
 
 // Tokens splits a command line (without its "\r\n") on spaces the way
@@ -117,24 +118,24 @@ func ParseStore(tokens [][]byte, mode StoreMode, cmd *StoreCommand) []byte {
 	*cmd = StoreCommand{Mode: mode, Key: tokens[1]}
 	cmd.NoReply = string(tokens[len(tokens)-1]) == "noreply"
 	if len(cmd.Key) > MaxKeyLen {
-		return ErrBadFormat
+		return RespBadFormat
 	}
 	flags, ok1 := ParseUint32(tokens[2])
 	exp, ok2 := ParseInt32(tokens[3])
 	n, ok3 := ParseInt32(tokens[4])
 	if !ok1 || !ok2 || !ok3 {
-		return ErrBadFormat
+		return RespBadFormat
 	}
 	cmd.Flags, cmd.Exptime = flags, exp
 	if mode == ModeCAS {
 		cas, ok := ParseUint64(tokens[5])
 		if !ok {
-			return ErrBadFormat
+			return RespBadFormat
 		}
 		cmd.CAS = cas
 	}
 	if n < 0 || n > 1<<31-1-2 {
-		return ErrBadFormat
+		return RespBadFormat
 	}
 	cmd.Bytes = int(n)
 	return nil

@@ -110,22 +110,43 @@ func (cl *Cluster) WaitActive(tb testing.TB, nodes ...*Member) {
 
 // Published is the shoal-cluster list a member publishes.
 func Published(addr string) (protocol.ClusterConfig, error) {
+	var cfg protocol.ClusterConfig
+	err := exchange(addr, func(rw *bufio.ReadWriter) (err error) {
+		cfg, err = protocol.FetchClusterConfig(rw, protocol.ShoalConfigRequest)
+		return err
+	})
+	if err != nil {
+		return cfg, fmt.Errorf("config from %s: %w", addr, err)
+	}
+	return cfg, nil
+}
+
+// Stats reads `stats GROUP` (plain stats for "") from a server.
+func Stats(addr, group string) (protocol.Stats, error) {
+	var st protocol.Stats
+	err := exchange(addr, func(rw *bufio.ReadWriter) (err error) {
+		st, err = protocol.RequestStats(rw, group)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stats from %s: %w", addr, err)
+	}
+	return st, nil
+}
+
+// exchange runs f on a new connection to addr, within two seconds.
+func exchange(addr string, f func(*bufio.ReadWriter) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return protocol.ClusterConfig{}, err
+		return err
 	}
 	defer conn.Close()
 	dl, _ := ctx.Deadline()
 	_ = conn.SetDeadline(dl)
-	rw := bufio.NewReadWriter(bufio.NewReader(conn), bufio.NewWriter(conn))
-	cfg, err := protocol.FetchClusterConfig(rw, protocol.ShoalConfigRequest)
-	if err != nil {
-		return cfg, fmt.Errorf("config from %s: %w", addr, err)
-	}
-	return cfg, nil
+	return f(bufio.NewReadWriter(bufio.NewReader(conn), bufio.NewWriter(conn)))
 }
 
 // ActiveAddrs lists the active nodes of a list, sorted.
