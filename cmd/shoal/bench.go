@@ -52,11 +52,7 @@ func benchOptions(b *benchSettings) {
 	f.DurationVar(&c.Timeout, "timeout", c.Timeout, "bound on one batch's writes and reads")
 	f.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the key, operation and value choices")
 	f.BoolVar(&b.asJSON, "json", false, "print the result as JSON")
-	f.BoolVar(&b.tls.on, "tls", false, "connect with TLS")
-	f.StringVar(&b.tls.ca, "tls-ca", "", "PEM file of the CAs that sign the servers' certificates (implies --tls)")
-	f.BoolVar(&b.tls.insecure, "insecure", false, "with TLS, do not verify the servers' certificates (implies --tls)")
-	f.StringVar(&c.Connect.Username, "auth-user", "", "user for memcached's ASCII authentication (-Y on the server)")
-	f.StringVar(&c.Connect.Password, "auth-pass", "", "password for --auth-user")
+	b.tls.declare(f, &c.Connect)
 }
 
 func benchCommand() *cobra.Command {

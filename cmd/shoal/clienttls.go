@@ -5,6 +5,10 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/shoal-cache/shoal/internal/connect"
 )
 
 // clientTLSOptions are a client command's TLS options (--tls, --tls-ca,
@@ -12,6 +16,16 @@ import (
 type clientTLSOptions struct {
 	on, insecure bool
 	ca           string
+}
+
+// declare declares the options on f, and the ASCII authentication ones
+// (--auth-user, --auth-pass) bound to c.
+func (o *clientTLSOptions) declare(f *pflag.FlagSet, c *connect.Options) {
+	f.BoolVar(&o.on, "tls", false, "connect with TLS")
+	f.StringVar(&o.ca, "tls-ca", "", "PEM file of the CAs that sign the servers' certificates (implies --tls)")
+	f.BoolVar(&o.insecure, "insecure", false, "with TLS, do not verify the servers' certificates (implies --tls)")
+	f.StringVar(&c.Username, "auth-user", "", "user for memcached's ASCII authentication (-Y on the server)")
+	f.StringVar(&c.Password, "auth-pass", "", "password for --auth-user")
 }
 
 // config is the TLS configuration the options ask for, nil for none.
