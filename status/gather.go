@@ -116,4 +116,3 @@ func exchange(ctx context.Context, addr string, opts connect.Options, f func(*bu
 	_ = nc.SetDeadline(deadline)
 	return f(bufio.NewReadWriter(bufio.NewReader(nc), bufio.NewWriter(nc)))
 }
-
