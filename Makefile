@@ -20,6 +20,7 @@ run: build
 # openssl (s_client), iproute2 (network namespaces for partitions),
 # util-linux (prlimit), sasl2-bin and libsasl2-modules (memcached -S),
 # prometheus (a real server scraping a cluster, and promtool).
+# chromium (the dashboard, loaded in a real headless browser).
 deps:
 	@need=""; \
 	command -v memcached >/dev/null 2>&1 || need="$$need memcached"; \
@@ -31,6 +32,7 @@ deps:
 	command -v prlimit >/dev/null 2>&1 || need="$$need util-linux"; \
 	command -v saslpasswd2 >/dev/null 2>&1 || need="$$need sasl2-bin libsasl2-modules"; \
 	command -v promtool >/dev/null 2>&1 || need="$$need prometheus"; \
+	command -v chromium >/dev/null 2>&1 || need="$$need chromium"; \
 	if [ -n "$$need" ]; then \
 		echo "installing:$$need"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \

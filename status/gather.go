@@ -47,9 +47,24 @@ func Gather(ctx context.Context, endpoint string, opts connect.Options, prev *Sn
 	if err != nil {
 		return Snapshot{}, err
 	}
-	s := Snapshot{Version: cfg.Version, Taken: time.Now()}
-	for _, n := range cfg.Nodes {
-		r := Row{Position: n.Position, State: string(n.State), Addr: n.Addr(), P99us: -1}
+	nodes := make([]Row, len(cfg.Nodes))
+	for i, n := range cfg.Nodes {
+		nodes[i] = Row{Position: n.Position, State: string(n.State), Addr: n.Addr()}
+	}
+	return Read(ctx, cfg.Version, nodes, opts, prev), nil
+}
+
+// Read fills in the counters of nodes (their position, state and address
+// given) from each node with an address, and returns them as a snapshot of
+// list version.
+func Read(ctx context.Context, version uint64, nodes []Row, opts connect.Options, prev *Snapshot) Snapshot {
+	s := Snapshot{Version: version, Taken: time.Now()}
+	for _, r := range nodes {
+		r.P99us = -1
+		if r.Addr == "" {
+			s.Nodes = append(s.Nodes, r)
+			continue
+		}
 		if err := readNode(ctx, &r, opts); err != nil {
 			r.Err = err.Error()
 		}
@@ -60,7 +75,7 @@ func Gather(ctx context.Context, endpoint string, opts connect.Options, prev *Sn
 		}
 		s.Nodes = append(s.Nodes, r)
 	}
-	return s, nil
+	return s
 }
 
 func (s *Snapshot) row(addr string) *Row {

@@ -5,16 +5,20 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
+	"github.com/shoal-cache/shoal/dashboard"
 	"github.com/shoal-cache/shoal/discovery"
 	"github.com/shoal-cache/shoal/events"
+	"github.com/shoal-cache/shoal/internal/connect"
 	"github.com/shoal-cache/shoal/internal/settings"
 	"github.com/shoal-cache/shoal/metrics"
 	"github.com/shoal-cache/shoal/node"
+	"github.com/shoal-cache/shoal/status"
 )
 
 // opsSettings are how a node or an endpoint is watched: the HTTP port of
@@ -82,6 +86,7 @@ func startOps(o opsSettings, srv *node.Server, m *discovery.Member, log *zap.Log
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: zap.NewStdLog(log)}))
+	mux.Handle("/", dashboard.Handler(clusterSource(srv, m)))
 	ops.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := ops.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -90,6 +95,28 @@ func startOps(o opsSettings, srv *node.Server, m *discovery.Member, log *zap.Log
 	}()
 	log.Info("serving metrics", zap.String("url", "http://"+ln.Addr().String()+"/metrics"))
 	return ops, nil
+}
+
+// clusterSource is the dashboard's cluster: the nodes as m sees them (so a
+// node gossip lost shows failed at once, before the list drops it), each
+// read over its memcached port; a node that does not gossip shows itself.
+func clusterSource(srv *node.Server, m *discovery.Member) dashboard.Source {
+	return func(ctx context.Context, prev *status.Snapshot) status.Snapshot {
+		if m == nil {
+			self := []status.Row{{State: "active", Addr: srv.Addr().String()}}
+			return status.Read(ctx, 0, self, connect.Options{}, prev)
+		}
+		v := m.View()
+		rows := make([]status.Row, len(v.Nodes))
+		for i, n := range v.Nodes {
+			rows[i] = status.Row{Position: n.Position, State: n.State, Addr: n.Addr}
+			if n.State == discovery.ViewFailed || n.State == discovery.ViewLeft {
+				rows[i].Addr = "" // nothing to read
+			}
+		}
+		slices.SortFunc(rows, func(a, b status.Row) int { return a.Position - b.Position })
+		return status.Read(ctx, v.Version, rows, connect.Options{}, prev)
+	}
 }
 
 // Shutdown stops what startOps started; a nil server has nothing to stop.
