@@ -19,7 +19,7 @@ run: build
 # pymemcache, the netcat of the README's examples (nc -q1 is OpenBSD's),
 # openssl (s_client), iproute2 (network namespaces for partitions),
 # util-linux (prlimit), sasl2-bin and libsasl2-modules (memcached -S),
-# prometheus (a real server scraping a cluster, and promtool).
+# prometheus (a real server scraping a cluster, and promtool),
 # chromium (the dashboard, loaded in a real headless browser).
 deps:
 	@need=""; \
