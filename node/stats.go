@@ -338,7 +338,7 @@ func (s *Server) appendConnStats(b []byte) []byte {
 			state = "conn_waiting"
 		}
 		b = stat(b, p+"state", state)
-		b = stat(b, p+"secs_since_last_cmd", now-c.lastCmd.Load())
+		b = stat(b, p+"secs_since_last_cmd", now-c.lastCmd.Load()/int64(time.Second))
 	}
 	return b
 }
