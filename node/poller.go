@@ -1,12 +1,15 @@
 package node
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,6 +20,19 @@ import (
 // memcached's, long enough that one sending a request every few
 // milliseconds keeps its goroutine and never pays a park and a wake.
 const sweepEvery = 100 * time.Millisecond
+
+// Go's runtime keeps the heap it freed, up to its next GC goal (twice the
+// live heap), for the program to reuse: after a burst of connections has
+// gone idle, the buffers, stacks and net.Conns they used are free but still
+// resident, many times what the parked connections keep. So once
+// releaseAfter connections have parked since the last release, the sweeper
+// gives free memory back to the system (a GC and a scavenge, a few
+// milliseconds of one core) once the burst is over (a sweep with no park),
+// or during a long one every releaseEvery.
+const (
+	releaseAfter = 1024
+	releaseEvery = 10 * time.Second
+)
 
 // poller is the server's own epoll set. It holds parked connections, those
 // with nothing to run, without a goroutine or buffers, each registered
@@ -30,8 +46,12 @@ type poller struct {
 	wake int // an eventfd, to end the wait at Shutdown
 	gen  atomic.Uint64
 
+	parks       atomic.Int64 // since the last release
+	lastRelease time.Time    // the loop's
+	lastParks   int64        // parks at the last sweep
+
 	mu     sync.Mutex
-	parked map[int]*conn // by descriptor
+	parked map[int]parked // by descriptor
 	closed bool
 	done   chan struct{}
 }
@@ -52,41 +72,58 @@ func newPoller(s *Server) (*poller, error) {
 		unix.Close(wake)
 		return nil, fmt.Errorf("adding to the epoll set: %w", err)
 	}
-	p := &poller{s: s, fd: fd, wake: wake, parked: make(map[int]*conn), done: make(chan struct{})}
+	p := &poller{s: s, fd: fd, wake: wake, parked: make(map[int]parked), done: make(chan struct{})}
 	go p.loop()
 	return p, nil
 }
 
 // park puts c in the set, to be run again when it is readable. It reports
-// false when c cannot be parked (the server is draining): c must end. Once
-// it returns true, c belongs to the set: the caller must not touch it.
+// false when c cannot be parked (the server is draining, or out of
+// descriptors): c must end. Once it returns true, c belongs to the set: the
+// caller must not touch it.
 func (p *poller) park(c *conn) bool {
-	fd := c.sock.fd
+	if _, isTLS := c.nc.(*tls.Conn); isTLS {
+		return p.add(c.sock.fd, parked{c: c}, !c.inEpoll)
+	}
+	pc, fd, err := c.detach()
+	if err != nil {
+		p.s.log.Warn("parking a connection", zap.Error(err))
+		return false
+	}
+	if !p.add(fd, pc, true) {
+		pc.close(p.s, fd)
+	}
+	p.parks.Add(1)
+	return true
+}
+
+// add registers fd, one-shot, for the connection pc parks.
+func (p *poller) add(fd int, pc parked, isNew bool) bool {
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: int32(fd)}
 	op := unix.EPOLL_CTL_MOD
-	if !c.inEpoll {
+	if isNew {
 		op = unix.EPOLL_CTL_ADD
 	}
-	c.inEpoll = true
-	c.idle.Store(true)
+	if pc.c != nil {
+		pc.c.inEpoll = true
+		pc.c.idle.Store(true)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		c.idle.Store(false)
 		return false
 	}
-	p.parked[fd] = c
+	p.parked[fd] = pc
 	// Registered under the lock, so that the set is not closed meanwhile;
-	// an event may come at once, but the loop takes c only after Unlock.
-	err := unix.EpollCtl(p.fd, op, fd, &ev)
+	// an event may come at once, but the loop takes pc only after Unlock.
+	err := rawEpollCtl(p.fd, op, fd, &ev)
 	if errors.Is(err, unix.EEXIST) || errors.Is(err, unix.ENOENT) {
 		// A descriptor reused, or one whose registration a close dropped.
 		op = unix.EPOLL_CTL_ADD + unix.EPOLL_CTL_MOD - op
-		err = unix.EpollCtl(p.fd, op, fd, &ev)
+		err = rawEpollCtl(p.fd, op, fd, &ev)
 	}
 	if err != nil {
 		delete(p.parked, fd)
-		c.idle.Store(false)
 		p.s.log.Warn("parking a connection: " + err.Error())
 		return false
 	}
@@ -94,14 +131,14 @@ func (p *poller) park(c *conn) bool {
 }
 
 // take removes and returns the connection parked on fd, if any.
-func (p *poller) take(fd int) *conn {
+func (p *poller) take(fd int) (parked, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	c := p.parked[fd]
-	if c != nil {
+	pc, ok := p.parked[fd]
+	if ok {
 		delete(p.parked, fd)
 	}
-	return c
+	return pc, ok
 }
 
 func (p *poller) loop() {
@@ -119,10 +156,8 @@ func (p *poller) loop() {
 				p.closeAll()
 				return
 			}
-			if c := p.take(int(ev.Fd)); c != nil {
-				c.idle.Store(false)
-				c.fromPoll = true
-				go c.run()
+			if pc, ok := p.take(int(ev.Fd)); ok {
+				go pc.resume(p, int(ev.Fd))
 			}
 		}
 		if now := time.Now(); !now.Before(next) {
@@ -144,20 +179,35 @@ func (p *poller) sweep(now time.Time) {
 		}
 	}
 	s.mu.Unlock()
+	p.release(now)
 	if t := s.cfg.IdleTimeout; t > 0 {
-		var idle []*conn
+		idle := map[int]parked{}
 		p.mu.Lock()
-		for fd, c := range p.parked {
-			if now.Sub(time.Unix(0, c.lastCmd.Load())) > t {
+		for fd, pc := range p.parked {
+			if now.Sub(time.Unix(0, pc.lastActive())) > t {
 				delete(p.parked, fd)
-				idle = append(idle, c)
+				idle[fd] = pc
 			}
 		}
 		p.mu.Unlock()
-		for _, c := range idle {
-			c.end(errClose) // memcached closes an idle connection without a word
+		for fd, pc := range idle {
+			pc.close(s, fd) // memcached closes an idle connection without a word
 		}
 	}
+}
+
+// release gives free memory back after a burst of parks (releaseAfter).
+func (p *poller) release(now time.Time) {
+	parks := p.parks.Load()
+	quiet := parks == p.lastParks
+	p.lastParks = parks
+	if parks < releaseAfter || !quiet && now.Sub(p.lastRelease) < releaseEvery {
+		return
+	}
+	p.parks.Add(-parks)
+	p.lastParks = 0
+	p.lastRelease = now
+	go debug.FreeOSMemory()
 }
 
 // stop closes every parked connection, parks no more, and returns once the
@@ -172,15 +222,12 @@ func (p *poller) stop() {
 func (p *poller) closeAll() {
 	p.mu.Lock()
 	p.closed = true
-	list := make([]*conn, 0, len(p.parked))
-	for _, c := range p.parked {
-		list = append(list, c)
-	}
-	clear(p.parked)
+	list := p.parked
+	p.parked = map[int]parked{}
 	unix.Close(p.fd)
 	unix.Close(p.wake)
 	p.mu.Unlock()
-	for _, c := range list {
-		c.end(errClose)
+	for fd, pc := range list {
+		pc.close(p.s, fd)
 	}
 }

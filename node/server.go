@@ -173,6 +173,12 @@ func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+	s.forgetParked()
+}
+
+// forgetParked counts out a connection that has ended (one parked has no
+// conn).
+func (s *Server) forgetParked() {
 	s.stats.currConns.Add(-1)
 	s.wg.Done()
 }
