@@ -38,12 +38,15 @@ type binRequest struct {
 func (c *conn) serveBinary() error {
 	for {
 		if err := c.binaryRequest(); err != nil {
-			if errors.Is(err, errDrop) {
+			switch {
+			case errors.Is(err, errDrop):
 				return errClose
+			case !errors.Is(err, errPark):
+				_ = c.w.Flush()
 			}
-			_ = c.w.Flush()
 			return err
 		}
+		c.fromPoll = false
 		if c.r.Buffered() == 0 {
 			if err := c.w.Flush(); err != nil {
 				return err
@@ -60,10 +63,7 @@ func (c *conn) serveBinary() error {
 // reading them into the connection's read buffer (no larger than
 // memcached's), and the command then reads or discards the value.
 func (c *conn) binaryRequest() error {
-	if err := c.flushBeforeWaiting(protocol.BinaryHeaderLen); err != nil {
-		return err
-	}
-	b, err := c.r.Peek(protocol.BinaryHeaderLen)
+	b, err := c.peekRequest(protocol.BinaryHeaderLen)
 	if err != nil {
 		return err
 	}
@@ -76,10 +76,7 @@ func (c *conn) binaryRequest() error {
 	if n > c.r.Size() {
 		return errDrop
 	}
-	if err := c.flushBeforeWaiting(n); err != nil {
-		return err
-	}
-	if b, err = c.r.Peek(n); err != nil {
+	if b, err = c.peekRequest(n); err != nil {
 		return err
 	}
 	req.ext, req.key = b[protocol.BinaryHeaderLen:extEnd], b[extEnd:n]

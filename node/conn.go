@@ -7,7 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,44 +28,128 @@ const (
 // line too long, which memcached answers by closing).
 var errClose = errors.New("connection closed by server")
 
-// conn is one client connection, served by one goroutine that reads
-// commands, runs them, and writes replies into a buffer flushed whenever it
-// has nothing more to read, so pipelined requests get batched replies.
+// errPark unwinds a connection's handlers to where it is served from: it
+// has nothing more to run, holds no reply, and goes back to the server's
+// epoll set (poller.go) without a goroutine or buffers.
+var errPark = errors.New("connection parked")
+
+// Where a connection is, for the sweeper (poller.go) and Shutdown.
+const (
+	connBusy    int32 = iota // running requests, or in a read that must wait
+	connWaiting              // between requests, on Go's poller, no buffers
+	connWoken                // told to stop waiting: park, or close if draining
+)
+
+// conn is one client connection. It is served by a goroutine only while it
+// has something to do: one runs its requests, reading them into a leased
+// buffer (lease.go) and writing replies into a leased buffer flushed
+// whenever it has nothing more to read, so pipelined requests get batched
+// replies. Between requests it waits on Go's poller holding no buffer, and
+// once it has waited a sweep (poller.go) it is parked in the server's epoll
+// set with neither goroutine nor buffer, until it is readable again.
 type conn struct {
 	s       *Server
-	nc      net.Conn
+	nc      net.Conn // what the protocols read and write: sock, or TLS over it
+	sock    *sock
 	id      uint64
-	r       *bufio.Reader
-	w       *bufio.Writer
-	idle    atomic.Bool
-	lastCmd atomic.Int64 // unix seconds
+	r       *inbuf // &in
+	in      inbuf
+	w       *bufio.Writer // nil between requests
+	lease   *lease
+	idle    atomic.Bool  // waiting for a request, or parked
+	lastCmd atomic.Int64 // unix nanoseconds
 
-	tokens  [protocol.MaxTokens][]byte
-	scratch []byte                   // reused for values and reply lines
-	long    []byte                   // a multi-get line longer than the read buffer
-	keyCopy [protocol.MaxKeyLen]byte // a key kept for an observer past its data block (observe.go)
-	noreply bool                     // the current command asked for no reply
+	state    atomic.Int32
+	waitGen  atomic.Uint64 // the sweep during which it began to wait
+	wakeMu   sync.Mutex    // held while the sweeper sets a deadline to wake it
+	started  bool          // TLS handshake done and protocol chosen
+	binary   bool
+	fromPoll bool // dispatched by the epoll set, no request read since
+	inEpoll  bool // its descriptor is registered in the epoll set
+
+	tokens  [][]byte // the lease's token array
+	scratch []byte   // reused for values and reply lines
+	long    []byte   // a multi-get line longer than the read buffer
+	noreply bool     // the current command asked for no reply
+	keyCopy []byte   // a key kept for an observer past its data block (observe.go)
 
 	authenticated bool // ASCII authentication succeeded (auth.go)
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
-	counted := countingConn{Conn: nc, stats: &s.stats}
-	c := &conn{s: s, nc: nc, id: s.nextConn.Add(1),
-		r: bufio.NewReaderSize(counted, readBufSize), w: bufio.NewWriterSize(counted, writeBufSize)}
-	c.lastCmd.Store(time.Now().Unix())
-	return c
+func newConn(s *Server, nc net.Conn, useTLS bool) (*conn, error) {
+	sk, err := newSock(nc, &s.stats)
+	if err != nil {
+		return nil, err
+	}
+	c := &conn{s: s, nc: sk, sock: sk, id: s.nextConn.Add(1)}
+	if useTLS {
+		c.nc = tls.Server(sk, s.tls.front)
+	}
+	c.r = &c.in
+	c.r.src = c.nc
+	c.lastCmd.Store(time.Now().UnixNano())
+	return c, nil
 }
 
-func (c *conn) serve() {
-	defer c.nc.Close()
-	err := c.loop()
+// run serves c from the calling goroutine until it parks or ends.
+func (c *conn) run() {
+	if c.fromPoll {
+		c.lastCmd.Store(time.Now().UnixNano()) // it has sent something
+	}
+	err := c.serve()
+	if errors.Is(err, errPark) {
+		c.returnLease()
+		c.scratch, c.long = nil, nil
+		if c.s.poll.park(c) {
+			return
+		}
+		err = errClose
+	}
+	c.returnLease()
+	c.end(err)
+}
+
+// end closes c for good and forgets it.
+func (c *conn) end(err error) {
+	_ = c.nc.Close()
 	if err != nil && !errors.Is(err, errClose) && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		c.s.log.Debug("connection ended", zap.Stringer("remote", c.nc.RemoteAddr()), zap.Error(err))
 	}
+	c.s.forget(c)
 }
 
-func (c *conn) loop() error {
+func (c *conn) serve() error {
+	if !c.started {
+		if err := c.begin(); err != nil {
+			return err
+		}
+	}
+	c.takeLease()
+	if c.binary {
+		return c.serveBinary()
+	}
+	for {
+		if err := c.textCommand(); err != nil {
+			if !errors.Is(err, errPark) {
+				_ = c.w.Flush()
+			}
+			return err
+		}
+		c.fromPoll = false
+		if c.r.Buffered() == 0 {
+			if err := c.w.Flush(); err != nil {
+				return err
+			}
+			if _, err := c.waitForInput(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// begin runs the TLS handshake and reads the first byte, which chooses the
+// protocol under -B auto.
+func (c *conn) begin() error {
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		// Idle until the handshake is done: Shutdown need not wait for a
 		// client that never finishes it.
@@ -76,99 +160,135 @@ func (c *conn) loop() error {
 			return err
 		}
 	}
+	c.takeLease()
 	first, err := c.waitForInput()
 	if err != nil {
 		return err
 	}
+	c.started = true
 	// -B binary reads binary headers whatever comes (memcached closes on the
 	// first with a wrong magic); -B ascii reads text lines whatever comes.
 	switch c.s.protocol() {
 	case "binary":
-		return c.serveBinary()
+		c.binary = true
 	case "auto":
-		if first == protocol.BinaryRequestMagic {
-			return c.serveBinary()
-		}
+		c.binary = first == protocol.BinaryRequestMagic
 	}
-	for {
-		if err := c.textCommand(); err != nil {
-			_ = c.w.Flush()
-			return err
-		}
-		if !c.lineBuffered() {
-			// Reading on may block: send what the client is owed first.
-			if err := c.w.Flush(); err != nil {
-				return err
-			}
-		}
-		if c.r.Buffered() == 0 {
-			if _, err := c.waitForInput(); err != nil {
-				return err
-			}
-		}
-	}
+	return nil
 }
 
-// lineBuffered reports whether a whole command line is already buffered.
-func (c *conn) lineBuffered() bool {
-	b, _ := c.r.Peek(c.r.Buffered())
-	return bytes.IndexByte(b, '\n') >= 0
+// readNow reads what the socket has without waiting for more: errWouldBlock
+// if it has nothing.
+func (c *conn) readNow() error {
+	c.sock.noWait = true
+	n, err := c.r.fill()
+	c.sock.noWait = false
+	if n > 0 {
+		return nil // an error with the bytes comes again at the next read
+	}
+	return err
 }
 
-// waitForInput blocks until a byte can be read, returning it unread. While
-// blocked the connection counts as idle, so Shutdown may close it.
+// waitForInput returns the next byte unread, waiting for one if need be.
+// The caller has flushed. While it waits the connection holds no buffer and
+// counts as idle, so that Shutdown may close it; a connection the epoll set
+// woke for nothing, or that has waited a sweep, parks instead (errPark).
 func (c *conn) waitForInput() (byte, error) {
-	if c.r.Buffered() > 0 {
-		b, _ := c.r.Peek(1)
-		return b[0], nil
-	}
-	c.idle.Store(true)
-	defer c.idle.Store(false)
-	if c.s.draining.Load() {
-		return 0, errClose
-	}
-	if t := c.s.cfg.IdleTimeout; t > 0 {
-		_ = c.nc.SetReadDeadline(time.Now().Add(t))
-		defer c.nc.SetReadDeadline(time.Time{})
-	}
-	b, err := c.r.Peek(1)
-	if err != nil {
-		if c.s.draining.Load() || errors.Is(err, os.ErrDeadlineExceeded) {
-			return 0, errClose // draining, or idle for -o idle_timeout: memcached closes without a word
+	for c.r.Buffered() == 0 {
+		err := c.readNow()
+		if err == nil {
+			continue
 		}
-		return 0, err
+		if !errors.Is(err, errWouldBlock) {
+			if c.s.draining.Load() {
+				return 0, errClose
+			}
+			return 0, err
+		}
+		if c.fromPoll {
+			return 0, errPark
+		}
+		c.returnLease()
+		err = c.waitReadable()
+		c.takeLease()
+		if err != nil {
+			return 0, err
+		}
 	}
-	c.lastCmd.Store(time.Now().Unix())
+	c.lastCmd.Store(time.Now().UnixNano())
+	b, _ := c.r.Peek(1)
 	return b[0], nil
 }
 
-// wakeIfIdle interrupts a connection blocked waiting for a command, so that
-// it sees the server is draining.
-func (c *conn) wakeIfIdle() {
-	if c.idle.Load() {
-		_ = c.nc.SetReadDeadline(time.Now())
+// waitReadable waits on Go's poller for the socket to become readable, or
+// for the sweeper or Shutdown to end the wait (then errPark or errClose).
+func (c *conn) waitReadable() error {
+	c.waitGen.Store(c.s.poll.gen.Load())
+	c.state.Store(connWaiting)
+	c.idle.Store(true)
+	defer c.idle.Store(false)
+	if c.s.draining.Load() {
+		c.state.Store(connBusy)
+		return errClose
 	}
+	err := c.sock.waitReadable()
+	if c.state.CompareAndSwap(connWaiting, connBusy) {
+		return err
+	}
+	// Woken: once the waker is done with the deadline, clear it.
+	c.wakeMu.Lock()
+	_ = c.sock.SetReadDeadline(time.Time{})
+	c.wakeMu.Unlock()
+	c.state.Store(connBusy)
+	if c.s.draining.Load() {
+		return errClose
+	}
+	return errPark
+}
+
+// wake ends a wait in waitReadable, if c is in one.
+func (c *conn) wake() {
+	c.wakeMu.Lock()
+	if c.state.CompareAndSwap(connWaiting, connWoken) {
+		_ = c.sock.SetReadDeadline(time.Now())
+	}
+	c.wakeMu.Unlock()
+}
+
+// readMore reads more of a request whose start is buffered. With nothing
+// to read it sends the replies owed and parks, the partial request kept.
+func (c *conn) readMore() error {
+	err := c.readNow()
+	if !errors.Is(err, errWouldBlock) {
+		return err
+	}
+	if err := c.w.Flush(); err != nil {
+		return err
+	}
+	return errPark
 }
 
 // readLine returns the next command line without its line ending. Like
 // memcached, it closes the connection when more than protocol.MaxLineLen
 // bytes have arrived without a newline, unless they start a get, which may
-// run to maxGetLine.
+// run to maxGetLine. Each byte is scanned for the newline once.
 func (c *conn) readLine() ([]byte, error) {
+	scanned := 0
 	for {
 		buf, _ := c.r.Peek(c.r.Buffered())
-		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+		if i := bytes.IndexByte(buf[scanned:], '\n'); i >= 0 {
 			// buf stays valid until the next read; Discard only advances.
-			_, _ = c.r.Discard(i + 1)
-			return trimEOL(buf[:i+1]), nil
+			_, _ = c.r.Discard(scanned + i + 1)
+			return trimEOL(buf[:scanned+i+1]), nil
 		}
+		scanned = len(buf)
 		if len(buf) > protocol.MaxLineLen && !isGet(buf) {
 			return nil, errClose
 		}
-		if len(buf) == readBufSize {
+		if len(buf) == c.r.Size() {
 			return c.readLongGet()
 		}
-		if _, err := c.r.Peek(len(buf) + 1); err != nil {
+		if err := c.readMore(); err != nil {
 			return nil, err
 		}
 	}
@@ -205,25 +325,6 @@ func trimEOL(line []byte) []byte {
 	return line
 }
 
-// countingConn counts the bytes a connection reads and writes, once per
-// system call rather than once per command.
-type countingConn struct {
-	net.Conn
-	stats *serverStats
-}
-
-func (c countingConn) Read(b []byte) (int, error) {
-	n, err := c.Conn.Read(b)
-	c.stats.bytesRead.Add(uint64(n))
-	return n, err
-}
-
-func (c countingConn) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
-	c.stats.bytesWritten.Add(uint64(n))
-	return n, err
-}
-
 // reply writes a whole reply unless the command asked for none.
 func (c *conn) reply(b []byte) {
 	if c.noreply {
@@ -234,4 +335,15 @@ func (c *conn) reply(b []byte) {
 
 func (c *conn) write(b []byte) {
 	_, _ = c.w.Write(b) // a write error surfaces at the next Flush
+}
+
+// peekRequest returns the next n bytes, which start a request, without
+// consuming them; when they are not all there yet it parks (readMore).
+func (c *conn) peekRequest(n int) ([]byte, error) {
+	for c.r.Buffered() < n {
+		if err := c.readMore(); err != nil {
+			return nil, err
+		}
+	}
+	return c.r.Peek(n)
 }

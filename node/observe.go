@@ -101,7 +101,8 @@ func (c *conn) keepKey(key []byte) []byte {
 	if !c.observed(watchMutations) {
 		return key
 	}
-	return append(c.keyCopy[:0], key...)
+	c.keyCopy = append(c.keyCopy[:0], key...)
+	return c.keyCopy
 }
 
 // storeOutcome names what a storage command came to as memcached's watch

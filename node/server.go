@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"crypto/tls"
 	"net"
 	"os"
 	"sync"
@@ -39,7 +38,8 @@ type Server struct {
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
-	wg    sync.WaitGroup
+	wg    sync.WaitGroup // one per connection open
+	poll  *poller        // the epoll set of parked connections, from Serve
 
 	verbosity atomic.Int32
 	detail    detail
@@ -120,6 +120,14 @@ func (s *Server) Serve() error {
 		s.mu.Unlock()
 		return nil
 	}
+	if s.poll == nil {
+		p, err := newPoller(s)
+		if err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		s.poll = p
+	}
 	s.serving.Add(1)
 	s.mu.Unlock()
 	defer s.serving.Done()
@@ -153,26 +161,37 @@ func (s *Server) start(nc net.Conn, useTLS bool) {
 		_ = nc.Close()
 		return
 	}
-	if useTLS {
-		nc = tls.Server(nc, s.tls.front)
+	c, err := newConn(s, nc, useTLS)
+	if err != nil {
+		s.log.Warn("serving a connection", zap.Error(err))
+		_ = nc.Close()
+		s.stats.currConns.Add(-1)
+		return
 	}
-	c := newConn(s, nc)
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
 	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		c.serve()
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		s.stats.currConns.Add(-1)
-	}()
+	go c.run()
+}
+
+// forget drops a connection that has ended.
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.forgetParked()
+}
+
+// forgetParked counts out a connection that has ended (one parked has no
+// conn).
+func (s *Server) forgetParked() {
+	s.stats.currConns.Add(-1)
+	s.wg.Done()
 }
 
 // Shutdown stops accepting, lets every connection finish the requests it
-// has read, closes connections as they go idle, and returns when all are
+// has read, closes the idle ones and the others as they go idle, and returns when all are
 // gone or ctx ends (then it closes the rest).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
@@ -183,9 +202,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// Once Serve has returned no connection can start, so none is missed
 	// below or outlives the store.
 	s.serving.Wait()
+	if s.poll != nil {
+		s.poll.stop() // closes the parked connections
+	}
 	s.mu.Lock()
 	for c := range s.conns {
-		c.wakeIfIdle()
+		c.wake()
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})

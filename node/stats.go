@@ -254,24 +254,41 @@ func (s *Server) appendSlabStats(b []byte) []byte {
 }
 
 func (s *Server) appendConnStats(b []byte) []byte {
+	type info struct {
+		id            uint64
+		local, remote net.Addr
+		waiting       bool
+		idle          int64 // seconds
+	}
+	now := time.Now().UnixNano()
+	var list []info
 	s.mu.Lock()
-	list := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
-		list = append(list, c)
+		list = append(list, info{c.id, c.nc.LocalAddr(), c.nc.RemoteAddr(), c.idle.Load(),
+			(now - c.lastCmd.Load()) / int64(time.Second)})
 	}
 	s.mu.Unlock()
+	if p := s.poll; p != nil {
+		p.mu.Lock()
+		for fd, pc := range p.parked {
+			if pc.c == nil { // a TLS one is in s.conns
+				local, remote, idle := pc.connInfo(fd)
+				list = append(list, info{pc.id, local, remote, true, int64(idle / time.Second)})
+			}
+		}
+		p.mu.Unlock()
+	}
 	sort.Slice(list, func(i, j int) bool { return list[i].id < list[j].id })
-	now := time.Now().Unix()
 	for _, c := range list {
 		p := strconv.FormatUint(c.id, 10) + ":"
-		b = stat(b, p+"addr", netAddr(c.nc.RemoteAddr()))
-		b = stat(b, p+"listen_addr", netAddr(c.nc.LocalAddr()))
+		b = stat(b, p+"addr", netAddr(c.remote))
+		b = stat(b, p+"listen_addr", netAddr(c.local))
 		state := "conn_parse_cmd"
-		if c.idle.Load() {
+		if c.waiting {
 			state = "conn_waiting"
 		}
 		b = stat(b, p+"state", state)
-		b = stat(b, p+"secs_since_last_cmd", now-c.lastCmd.Load())
+		b = stat(b, p+"secs_since_last_cmd", c.idle)
 	}
 	return b
 }

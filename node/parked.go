@@ -1,0 +1,117 @@
+package node
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// parked is a connection in the epoll set. A plain one (TCP or UNIX) keeps
+// only this: its descriptor (the map's key) and the little that outlives a
+// request, a few dozen bytes, where memcached keeps its conn struct; its
+// net.Conn, sock and conn are made again when it is readable. A TLS one
+// keeps its whole conn (c), since crypto/tls holds the session.
+type parked struct {
+	c                              *conn // a TLS connection, parked whole
+	id                             uint64
+	lastCmd                        int64  // unix nanoseconds
+	held                           []byte // a partial request
+	started, binary, authenticated bool
+}
+
+func (pc parked) lastActive() int64 {
+	if pc.c != nil {
+		return pc.c.lastCmd.Load()
+	}
+	return pc.lastCmd
+}
+
+// detach turns c into what it keeps parked, on a descriptor of its own:
+// c's net.Conn is closed, so Go's poller forgets it and its memory goes.
+func (c *conn) detach() (parked, int, error) {
+	fd := -1
+	var dupErr error
+	err := c.sock.raw.Control(func(s uintptr) {
+		fd, dupErr = rawDupCloexec(s)
+	})
+	if err == nil {
+		err = dupErr
+	}
+	if err != nil {
+		return parked{}, -1, fmt.Errorf("duplicating the descriptor: %w", err)
+	}
+	pc := parked{id: c.id, lastCmd: c.lastCmd.Load(), held: c.r.held,
+		started: c.started, binary: c.binary, authenticated: c.authenticated}
+	c.s.mu.Lock()
+	delete(c.s.conns, c)
+	c.s.mu.Unlock()
+	_ = c.sock.Conn.Close()
+	return pc, fd, nil
+}
+
+// resume serves a parked connection that is readable, from a new
+// goroutine's start.
+func (pc parked) resume(p *poller, fd int) {
+	if pc.c != nil {
+		pc.c.idle.Store(false)
+		pc.c.fromPoll = true
+		pc.c.run()
+		return
+	}
+	// Dropped from the set before fd is closed: the connection's new
+	// descriptor shares fd's file, which would keep the registration.
+	_ = rawEpollCtl(p.fd, unix.EPOLL_CTL_DEL, fd, &unix.EpollEvent{})
+	f := os.NewFile(uintptr(fd), "")
+	nc, err := net.FileConn(f)
+	_ = f.Close()
+	if err != nil {
+		p.s.log.Warn("resuming a parked connection: " + err.Error())
+		p.s.forgetParked()
+		return
+	}
+	c, err := newConn(p.s, nc, false)
+	if err != nil {
+		_ = nc.Close()
+		p.s.forgetParked()
+		return
+	}
+	c.id, c.started, c.binary, c.authenticated = pc.id, pc.started, pc.binary, pc.authenticated
+	c.r.held = pc.held
+	c.fromPoll = true
+	p.s.mu.Lock()
+	c.s.conns[c] = struct{}{}
+	p.s.mu.Unlock()
+	c.run()
+}
+
+// close ends a parked connection.
+func (pc parked) close(s *Server, fd int) {
+	if pc.c != nil {
+		pc.c.end(errClose)
+		return
+	}
+	_ = unix.Close(fd)
+	s.forgetParked()
+}
+
+// connInfo is what `stats conns` shows of a parked plain connection, read
+// from its descriptor.
+func (pc parked) connInfo(fd int) (local, remote net.Addr, idle time.Duration) {
+	return sockaddrAddr(unix.Getsockname(fd)), sockaddrAddr(unix.Getpeername(fd)),
+		time.Since(time.Unix(0, pc.lastCmd))
+}
+
+func sockaddrAddr(sa unix.Sockaddr, err error) net.Addr {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: a.Addr[:], Port: a.Port}
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: a.Addr[:], Port: a.Port}
+	case *unix.SockaddrUnix:
+		return &net.UnixAddr{Name: a.Name, Net: "unix"}
+	}
+	return &net.UnixAddr{Name: "", Net: "unix"}
+}

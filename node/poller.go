@@ -1,0 +1,233 @@
+package node
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// sweepEvery is how often the sweeper runs: a connection waiting for a
+// request on Go's poller (a goroutine's stack) for a whole sweep is parked
+// in the epoll set (nothing but its conn), and a parked one idle past
+// -o idle_timeout is closed. Short enough that idle connections cost
+// memcached's, long enough that one sending a request every few
+// milliseconds keeps its goroutine and never pays a park and a wake.
+const sweepEvery = 100 * time.Millisecond
+
+// Go's runtime keeps the heap it freed, up to its next GC goal (twice the
+// live heap), for the program to reuse: after a burst of connections has
+// gone idle, the buffers, stacks and net.Conns they used are free but still
+// resident, many times what the parked connections keep. So once
+// releaseAfter connections have parked since the last release, the sweeper
+// gives free memory back to the system (a GC and a scavenge, a few
+// milliseconds of one core) once the burst is over (a sweep with no park),
+// or during a long one every releaseEvery.
+const (
+	releaseAfter = 1024
+	releaseEvery = 10 * time.Second
+)
+
+// poller is the server's own epoll set. It holds parked connections, those
+// with nothing to run, without a goroutine or buffers, each registered
+// one-shot, so an event hands the connection to exactly one new goroutine,
+// which serves it until it parks again. Go's poller (which every
+// connection stays on too) then serves the reads and writes that must
+// wait. One goroutine waits on the set and also sweeps.
+type poller struct {
+	s    *Server
+	fd   int // the epoll instance
+	wake int // an eventfd, to end the wait at Shutdown
+	gen  atomic.Uint64
+
+	parks       atomic.Int64 // since the last release
+	lastRelease time.Time    // the loop's
+	lastParks   int64        // parks at the last sweep
+
+	mu     sync.Mutex
+	parked map[int]parked // by descriptor
+	closed bool
+	done   chan struct{}
+}
+
+func newPoller(s *Server) (*poller, error) {
+	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("creating the epoll set: %w", err)
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("creating the epoll set's eventfd: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)}
+	if err := unix.EpollCtl(fd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
+		unix.Close(fd)
+		unix.Close(wake)
+		return nil, fmt.Errorf("adding to the epoll set: %w", err)
+	}
+	p := &poller{s: s, fd: fd, wake: wake, parked: make(map[int]parked), done: make(chan struct{})}
+	go p.loop()
+	return p, nil
+}
+
+// park puts c in the set, to be run again when it is readable. It reports
+// false when c cannot be parked (the server is draining, or out of
+// descriptors): c must end. Once it returns true, c belongs to the set: the
+// caller must not touch it.
+func (p *poller) park(c *conn) bool {
+	if _, isTLS := c.nc.(*tls.Conn); isTLS {
+		return p.add(c.sock.fd, parked{c: c}, !c.inEpoll)
+	}
+	pc, fd, err := c.detach()
+	if err != nil {
+		p.s.log.Warn("parking a connection", zap.Error(err))
+		return false
+	}
+	if !p.add(fd, pc, true) {
+		pc.close(p.s, fd)
+	}
+	p.parks.Add(1)
+	return true
+}
+
+// add registers fd, one-shot, for the connection pc parks.
+func (p *poller) add(fd int, pc parked, isNew bool) bool {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: int32(fd)}
+	op := unix.EPOLL_CTL_MOD
+	if isNew {
+		op = unix.EPOLL_CTL_ADD
+	}
+	if pc.c != nil {
+		pc.c.inEpoll = true
+		pc.c.idle.Store(true)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.parked[fd] = pc
+	// Registered under the lock, so that the set is not closed meanwhile;
+	// an event may come at once, but the loop takes pc only after Unlock.
+	err := rawEpollCtl(p.fd, op, fd, &ev)
+	if errors.Is(err, unix.EEXIST) || errors.Is(err, unix.ENOENT) {
+		// A descriptor reused, or one whose registration a close dropped.
+		op = unix.EPOLL_CTL_ADD + unix.EPOLL_CTL_MOD - op
+		err = rawEpollCtl(p.fd, op, fd, &ev)
+	}
+	if err != nil {
+		delete(p.parked, fd)
+		p.s.log.Warn("parking a connection: " + err.Error())
+		return false
+	}
+	return true
+}
+
+// take removes and returns the connection parked on fd, if any.
+func (p *poller) take(fd int) (parked, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pc, ok := p.parked[fd]
+	if ok {
+		delete(p.parked, fd)
+	}
+	return pc, ok
+}
+
+func (p *poller) loop() {
+	defer close(p.done)
+	events := make([]unix.EpollEvent, 256)
+	next := time.Now().Add(sweepEvery)
+	for {
+		n, err := unix.EpollWait(p.fd, events, int(sweepEvery/time.Millisecond))
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			p.s.log.Error("waiting on the epoll set: " + err.Error())
+			time.Sleep(sweepEvery)
+		}
+		for _, ev := range events[:max(n, 0)] {
+			if int(ev.Fd) == p.wake {
+				p.closeAll()
+				return
+			}
+			if pc, ok := p.take(int(ev.Fd)); ok {
+				go pc.resume(p, int(ev.Fd))
+			}
+		}
+		if now := time.Now(); !now.Before(next) {
+			p.sweep(now)
+			next = now.Add(sweepEvery)
+		}
+	}
+}
+
+// sweep parks the connections that have waited on Go's poller since before
+// the last sweep, and closes parked ones idle past -o idle_timeout.
+func (p *poller) sweep(now time.Time) {
+	gen := p.gen.Add(1)
+	s := p.s
+	s.mu.Lock()
+	for c := range s.conns {
+		if c.state.Load() == connWaiting && c.waitGen.Load()+1 < gen {
+			c.wake()
+		}
+	}
+	s.mu.Unlock()
+	p.release(now)
+	if t := s.cfg.IdleTimeout; t > 0 {
+		idle := map[int]parked{}
+		p.mu.Lock()
+		for fd, pc := range p.parked {
+			if now.Sub(time.Unix(0, pc.lastActive())) > t {
+				delete(p.parked, fd)
+				idle[fd] = pc
+			}
+		}
+		p.mu.Unlock()
+		for fd, pc := range idle {
+			pc.close(s, fd) // memcached closes an idle connection without a word
+		}
+	}
+}
+
+// release gives free memory back after a burst of parks (releaseAfter).
+func (p *poller) release(now time.Time) {
+	parks := p.parks.Load()
+	quiet := parks == p.lastParks
+	p.lastParks = parks
+	if parks < releaseAfter || !quiet && now.Sub(p.lastRelease) < releaseEvery {
+		return
+	}
+	p.parks.Add(-parks)
+	p.lastParks = 0
+	p.lastRelease = now
+	go debug.FreeOSMemory()
+}
+
+// stop closes every parked connection, parks no more, and returns once the
+// set's goroutine has.
+func (p *poller) stop() {
+	var one [8]byte
+	one[0] = 1
+	_, _ = unix.Write(p.wake, one[:])
+	<-p.done
+}
+
+func (p *poller) closeAll() {
+	p.mu.Lock()
+	p.closed = true
+	list := p.parked
+	p.parked = map[int]parked{}
+	unix.Close(p.fd)
+	unix.Close(p.wake)
+	p.mu.Unlock()
+	for fd, pc := range list {
+		pc.close(p.s, fd)
+	}
+}

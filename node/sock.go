@@ -1,0 +1,120 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// errWouldBlock is what a socket read that may not wait returns when there
+// is nothing to read. It is a temporary net.Error, so crypto/tls keeps the
+// part of a record it has read and the connection stays usable.
+var errWouldBlock error = wouldBlock{}
+
+type wouldBlock struct{}
+
+func (wouldBlock) Error() string   { return "read would block" }
+func (wouldBlock) Timeout() bool   { return true }
+func (wouldBlock) Temporary() bool { return true }
+
+// sock is a client's socket as the server reads it: the accepted net.Conn
+// (still on Go's poller, so reads and writes that wait park a goroutine,
+// not a thread), its descriptor for the server's own epoll set, and a mode
+// in which reads return errWouldBlock rather than wait. That mode is how a
+// worker learns, without holding a goroutine parked, that a connection has
+// nothing more to say; it works under crypto/tls too, which reads through
+// the sock. It counts the bytes read and written, once per system call.
+type sock struct {
+	net.Conn
+	raw      syscall.RawConn
+	fd       int
+	stats    *serverStats
+	noWait   bool // Read returns errWouldBlock instead of waiting
+	readFn   func(uintptr) bool
+	waitFn   func(uintptr) bool
+	buf      []byte // the Read in progress without waiting
+	n        int
+	err      error
+	waitedFd bool
+}
+
+func newSock(nc net.Conn, stats *serverStats) (*sock, error) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return nil, fmt.Errorf("connection %T has no descriptor", nc)
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	s := &sock{Conn: nc, raw: raw, fd: -1, stats: stats}
+	if err := raw.Control(func(fd uintptr) { s.fd = int(fd) }); err != nil {
+		return nil, err
+	}
+	// Method values made once: a closure per read would be an allocation
+	// per request.
+	s.readFn, s.waitFn = s.readNow, s.waitReady
+	return s, nil
+}
+
+func (s *sock) Read(b []byte) (int, error) {
+	if !s.noWait {
+		n, err := s.Conn.Read(b)
+		s.stats.bytesRead.Add(uint64(n))
+		return n, err
+	}
+	s.buf, s.n, s.err = b, 0, nil
+	if err := s.raw.Read(s.readFn); err != nil {
+		return 0, err
+	}
+	n, err := s.n, s.err
+	s.buf = nil
+	s.stats.bytesRead.Add(uint64(n))
+	return n, err
+}
+
+// readNow is one read(2) that does not wait.
+func (s *sock) readNow(fd uintptr) bool {
+	for {
+		n, err := unix.Read(int(fd), s.buf)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EAGAIN):
+			s.err = errWouldBlock
+		case err != nil:
+			s.err = &net.OpError{Op: "read", Net: s.LocalAddr().Network(), Addr: s.RemoteAddr(), Err: err}
+		case n == 0 && len(s.buf) > 0:
+			s.err = io.EOF
+		default:
+			s.n = n
+		}
+		return true
+	}
+}
+
+// waitReadable parks the calling goroutine on Go's poller until the socket
+// may have something to read (it may wake without: callers read to see),
+// its read deadline passes, or it is closed. It holds no buffer meanwhile.
+func (s *sock) waitReadable() error {
+	s.waitedFd = false
+	return s.raw.Read(s.waitFn)
+}
+
+// waitReady is called before and after waiting: the first call asks to
+// wait, the second ends it.
+func (s *sock) waitReady(uintptr) bool {
+	done := s.waitedFd
+	s.waitedFd = true
+	return done
+}
+
+func (s *sock) Write(b []byte) (int, error) {
+	n, err := s.Conn.Write(b)
+	s.stats.bytesWritten.Add(uint64(n))
+	return n, err
+}
