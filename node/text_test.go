@@ -819,6 +819,13 @@ func TestTextStatsSubcommands(t *testing.T) {
 		if got := p.s.do(t, sets); got != "STORED\r\nSTORED\r\nSTORED\r\n" {
 			t.Fatalf("%s: sets replied %q", p.name, got)
 		}
+		// A hit of every kind stats slabs counts by class (a CAS unique no
+		// item has: a cas_badval), then c deleted: three items stay.
+		ops := "get a b c nope\r\ntouch a 100\r\nset n 0 0 1\r\n5\r\nincr n 2\r\ndecr n 1\r\n" +
+			"cas b 0 0 1 999999\r\nq\r\ndelete c\r\n"
+		if got := p.s.do(t, ops); !strings.HasSuffix(got, "TOUCHED\r\nSTORED\r\n7\r\n6\r\nEXISTS\r\nDELETED\r\n") {
+			t.Fatalf("%s: ops replied %q", p.name, got)
+		}
 		settings[i] = read(p, "stats settings\r\n")
 		items[i] = read(p, "stats items\r\n")
 		slabs[i] = read(p, "stats slabs\r\n")
@@ -848,6 +855,18 @@ func TestTextStatsSubcommands(t *testing.T) {
 	for _, name := range sameSettings {
 		if settings[0].values[name] != settings[1].values[name] {
 			t.Errorf("stats settings %s: shoal %q, memcached %q", name, settings[0].values[name], settings[1].values[name])
+		}
+	}
+	// stats slabs has every per-class field memcached's has, with the same
+	// counts for the same commands (memcached_exporter reads them).
+	for n := range slabs[1].names {
+		if !slabs[0].names[n] {
+			t.Errorf("memcached's stats slabs field %s is missing from shoal's", n)
+		}
+	}
+	for _, n := range []string{"N:cmd_set", "N:get_hits", "N:cas_hits", "N:cas_badval", "N:touch_hits", "N:delete_hits", "N:incr_hits", "N:decr_hits"} {
+		if slabs[0].sums[n] != slabs[1].sums[n] {
+			t.Errorf("stats slabs %s sums to %d on shoal, %d on memcached", n, slabs[0].sums[n], slabs[1].sums[n])
 		}
 	}
 	// stats settings lists every setting memcached does, but extstore's.

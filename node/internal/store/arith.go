@@ -65,9 +65,11 @@ func (s *Store) ArithCAS(key []byte, incr bool, delta uint64, create *Create, co
 	}
 	if incr {
 		sh.stats.IncrHits++
+		s.ops(sh, r).IncrHits++
 		v = cur + delta
 	} else {
 		sh.stats.DecrHits++
+		s.ops(sh, r).DecrHits++
 		v = cur - min(cur, delta)
 	}
 	r, err = s.setCounter(sh, r, v)
@@ -198,8 +200,10 @@ func (s *Store) metaDelta(sh *shard, r ref, m *ArithOptions) (ref, uint64, error
 	v := cur + m.Delta
 	if m.Incr {
 		sh.stats.IncrHits++
+		s.ops(sh, r).IncrHits++
 	} else {
 		sh.stats.DecrHits++
+		s.ops(sh, r).DecrHits++
 		v = cur - min(cur, m.Delta)
 	}
 	r, err := s.setCounter(sh, r, v)

@@ -21,6 +21,7 @@ func (s *Store) DeleteCAS(key []byte, cas uint64) Result {
 		return Exists
 	}
 	sh.stats.DeleteHits++
+	s.ops(sh, r).DeleteHits++
 	s.unlink(sh, r, false)
 	return Stored
 }
@@ -35,6 +36,7 @@ func (s *Store) Delete(key []byte) bool {
 		return false
 	}
 	sh.stats.DeleteHits++
+	s.ops(sh, r).DeleteHits++
 	s.unlink(sh, r, false)
 	return true
 }
@@ -68,6 +70,7 @@ func (s *Store) DeleteWith(o *DeleteOptions) Result {
 		return Stored
 	}
 	sh.stats.DeleteHits++
+	s.ops(sh, r).DeleteHits++
 	s.unlink(sh, r, false)
 	return Stored
 }

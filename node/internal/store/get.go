@@ -86,9 +86,11 @@ func (s *Store) Get(key, dst []byte, touch bool, exptime int64) (it Item, out []
 	}
 	if touch {
 		sh.stats.TouchHits++
+		s.ops(sh, r).TouchHits++
 		s.m.setU32(r, hdrExptime, s.clock.expiry(exptime))
 	} else {
 		sh.stats.GetHits++
+		s.ops(sh, r).GetHits++
 	}
 	it = s.itemOf(r)
 	s.access(r)
@@ -106,6 +108,7 @@ func (s *Store) Touch(key []byte, exptime int64) bool {
 		return false
 	}
 	sh.stats.TouchHits++
+	s.ops(sh, r).TouchHits++
 	s.m.setU32(r, hdrExptime, s.clock.expiry(exptime))
 	s.access(r)
 	return true
@@ -158,9 +161,11 @@ func (s *Store) GetWith(o *GetOptions, dst []byte) (it MetaItem, out []byte, fou
 	if touched {
 		sh.stats.TouchCmds++
 		sh.stats.TouchHits++
+		s.ops(sh, r).TouchHits++
 	} else {
 		sh.stats.GetCmds++
 		sh.stats.GetHits++
+		s.ops(sh, r).GetHits++
 	}
 	if o.Partial {
 		return it, dst, true

@@ -22,6 +22,7 @@ type shard struct {
 	buckets []ref
 	count   int
 	stats   OpCounters
+	byClass []ClassOps // by the class of the item each hit found, memcached's per-class stats slabs counters
 	_       [64]byte
 }
 

@@ -76,6 +76,7 @@ func (s *Store) Commit(res Reservation, mode Mode, cas uint64) (Result, uint64, 
 func (s *Store) commit(sh *shard, res Reservation, mode Mode, cas uint64) (Result, ref, error) {
 	key := s.m.keyOf(res.r)
 	sh.stats.SetCmds++
+	s.ops(sh, res.r).CmdSet++
 	old := s.lookup(sh, key, res.hash)
 	result := s.admit(sh, old, mode, cas)
 	if result != Stored {
@@ -126,11 +127,13 @@ func (s *Store) admit(sh *shard, old ref, mode Mode, cas uint64) Result {
 		if s.m.cas(old) != cas {
 			if mode == ModeCAS {
 				sh.stats.CasBadval++
+				s.ops(sh, old).CasBadval++
 			}
 			return Exists
 		}
 		if mode == ModeCAS {
 			sh.stats.CasHits++
+			s.ops(sh, old).CasHits++
 		}
 	}
 	return Stored

@@ -83,6 +83,7 @@ func (s *Store) Totals() Totals {
 // show it.
 type ClassStats struct {
 	ClassCounters
+	ClassOps
 	ID            int
 	ChunkSize     int    // bytes of a chunk: header, key and value
 	ChunksPerPage int    // chunks a page holds
@@ -94,15 +95,44 @@ type ClassStats struct {
 	Age           uint32 // seconds since the least recently used item's last access
 }
 
+// ClassOps are the commands that found an item of a class, memcached's
+// per-class counters of stats slabs.
+type ClassOps struct {
+	GetHits, CmdSet, DeleteHits, IncrHits, DecrHits, CasHits, CasBadval, TouchHits uint64
+}
+
+func (a *ClassOps) add(b *ClassOps) {
+	a.GetHits += b.GetHits
+	a.CmdSet += b.CmdSet
+	a.DeleteHits += b.DeleteHits
+	a.IncrHits += b.IncrHits
+	a.DecrHits += b.DecrHits
+	a.CasHits += b.CasHits
+	a.CasBadval += b.CasBadval
+	a.TouchHits += b.TouchHits
+}
+
+// ops are the counters of r's class in sh; sh.mu is held.
+func (s *Store) ops(sh *shard, r ref) *ClassOps { return &sh.byClass[s.m.class(r)] }
+
 // Classes is how many chunk classes there are; ids run from 1 to it.
 func (s *Store) Classes() int { return len(s.slabs.classes) - 1 }
 
 // ClassStats appends every class's statistics to dst, by id.
 func (s *Store) ClassStats(dst []ClassStats) []ClassStats {
 	now := s.clock.Now()
+	ops := make([]ClassOps, len(s.slabs.classes))
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for c := range sh.byClass {
+			ops[c].add(&sh.byClass[c])
+		}
+		sh.mu.Unlock()
+	}
 	for _, c := range s.slabs.classes[1:] {
 		c.mu.Lock()
-		cs := ClassStats{ClassCounters: c.stats, ID: c.id, ChunkSize: c.size, ChunksPerPage: c.perPage,
+		cs := ClassStats{ClassCounters: c.stats, ClassOps: ops[c.id], ID: c.id, ChunkSize: c.size, ChunksPerPage: c.perPage,
 			Pages: len(c.pages), Items: c.lru.items, Bytes: c.lru.bytes, FreeChunks: c.nfree,
 			Age: s.tailAge(c, now)}
 		if c.carvePage != 0 {
@@ -121,6 +151,7 @@ func (s *Store) ResetStats() {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		sh.stats = OpCounters{}
+		clear(sh.byClass)
 		sh.mu.Unlock()
 	}
 	for _, c := range s.slabs.classes[1:] {

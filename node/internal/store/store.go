@@ -104,6 +104,7 @@ func New(cfg Config) (*Store, error) {
 	s.slabs = newSlabs(a, limitPages, cfg.MinChunk, cfg.GrowthFactor)
 	for i := range s.shards {
 		s.shards[i].buckets = make([]ref, initialBuckets)
+		s.shards[i].byClass = make([]ClassOps, len(s.slabs.classes))
 	}
 	s.SetAutomoveRatio(cfg.AutomoveRatio)
 	go s.tick()
