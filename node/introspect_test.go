@@ -129,7 +129,10 @@ func TestStatsDetailMatchesMemcached(t *testing.T) {
 
 // watchLine is a watch line with what differs between runs (the time, the
 // event number, the connection) taken out.
-var watchVolatile = regexp.MustCompile(`^ts=[0-9]+\.[0-9]+ gid=[0-9]+ (.*) cfd=[0-9]+ (.*)$`)
+var (
+	watchPrefix = regexp.MustCompile(`^ts=[0-9]+\.[0-9]+ gid=[0-9]+ `)
+	watchCfd    = regexp.MustCompile(` cfd=[0-9]+`)
+)
 
 // watchLines reads n lines from a watcher, normalised.
 func watchLines(t *testing.T, who string, r *bufio.Reader, nc net.Conn, n int) []string {
@@ -141,11 +144,11 @@ func watchLines(t *testing.T, who string, r *bufio.Reader, nc net.Conn, n int) [
 		if err != nil {
 			t.Fatalf("%s: after %q: %v", who, lines, err)
 		}
-		m := watchVolatile.FindStringSubmatch(strings.TrimSuffix(line, "\n"))
-		if m == nil {
+		line = strings.TrimSuffix(line, "\n")
+		if !watchPrefix.MatchString(line) {
 			t.Fatalf("%s: watch line %q is not memcached's shape", who, line)
 		}
-		lines = append(lines, m[1]+" "+m[2])
+		lines = append(lines, watchCfd.ReplaceAllString(watchPrefix.ReplaceAllString(line, ""), ""))
 	}
 	return lines
 }
@@ -278,5 +281,39 @@ func TestWatcherThatNeverReads(t *testing.T) {
 	}
 	if got := s.do(t, "set after 0 0 1\r\nx\r\nget after\r\n"); got != "STORED\r\nVALUE after 0 1\r\nx\r\nEND\r\n" {
 		t.Errorf("the node stopped serving: %q", got)
+	}
+}
+
+var evictionLine = regexp.MustCompile(`^type=eviction key=k([0-9]+) fetch=no ttl=-1 la=[0-9]+ clsid=[0-9]+ size=10000$`)
+
+// watch evictions reports the items memory pressure pushes out, in
+// memcached's form.
+func TestWatchEvictionsMatchesMemcached(t *testing.T) {
+	for _, p := range []peer{{"shoal", node.StartTestNode(t, func(c *node.Config) { c.MemoryLimitMB = 8 })}, {"memcached", startMemcached(t, "-m", "8")}} {
+		wc, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer wc.Close()
+		_, _ = wc.Write([]byte("watch evictions\r\n"))
+		r := bufio.NewReader(wc)
+		_ = wc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if ok, err := r.ReadString('\n'); ok != "OK\r\n" {
+			t.Fatalf("%s: watch evictions answered %q, %v", p.name, ok, err)
+		}
+		s, err := dialText(p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.nc.Close()
+		value := strings.Repeat("v", 10000)
+		for i := range 2000 { // 20 MB into 8
+			s.write("set k" + strconv.Itoa(i) + " 0 0 10000 noreply\r\n" + value + "\r\n")
+		}
+		s.do(t, "version\r\n")
+		line := watchLines(t, p.name, r, wc, 1)[0]
+		if !evictionLine.MatchString(line) {
+			t.Errorf("%s: first eviction line %q", p.name, line)
+		}
 	}
 }

@@ -126,3 +126,26 @@ func relativeTTL(exptime int64) int64 {
 	}
 	return exptime
 }
+
+// observeEviction reports an item the store evicted, as memcached's watch
+// evictions line does.
+func (s *Server) observeEviction(e store.Eviction) {
+	if !s.watch.wants(watchEvictions) {
+		return
+	}
+	fetch := "no"
+	if e.Fetched {
+		fetch = "yes"
+	}
+	b := []byte("type=eviction key=")
+	b = appendURIKey(b, e.Key)
+	b = append(b, " fetch="+fetch+" ttl="...)
+	b = strconv.AppendInt(b, e.TTL, 10)
+	b = append(b, " la="...)
+	b = strconv.AppendUint(b, uint64(e.LastAccess), 10)
+	b = append(b, " clsid="...)
+	b = strconv.AppendInt(b, int64(e.Class), 10)
+	b = append(b, " size="...)
+	b = strconv.AppendInt(b, int64(e.Size), 10)
+	s.watch.emit(watchEvictions, b)
+}

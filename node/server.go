@@ -84,7 +84,9 @@ func NewServer(cfg Config, log *zap.Logger) (*Server, error) {
 		return nil, err
 	}
 	if !cfg.NoStorage {
-		st, err := store.New(cfg.storeConfig())
+		sc := cfg.storeConfig()
+		sc.OnEvict = s.observeEviction
+		st, err := store.New(sc)
 		if err != nil {
 			return nil, err
 		}

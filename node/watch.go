@@ -25,15 +25,16 @@ type watchKind uint32
 const (
 	watchFetchers watchKind = 1 << iota
 	watchMutations
+	watchEvictions
 	// watchOther is every kind memcached accepts that shoal sends nothing
-	// of yet (evictions, connevents, sysevents, rawcmds) or has no source
+	// of yet (connevents, sysevents, rawcmds) or has no source
 	// of (the proxy's): a watcher of them gets OK and no lines.
 	watchOther
 )
 
 var watchKinds = map[string]watchKind{
-	"fetchers": watchFetchers, "mutations": watchMutations,
-	"evictions": watchOther, "connevents": watchOther, "sysevents": watchOther,
+	"fetchers": watchFetchers, "mutations": watchMutations, "evictions": watchEvictions,
+	"connevents": watchOther, "sysevents": watchOther,
 	"rawcmds": watchOther, "proxyreqs": watchOther, "proxyevents": watchOther, "proxyuser": watchOther,
 }
 

@@ -134,7 +134,25 @@ func (s *Store) reclaimTail(c *slabClass, held holding, mode reclaimMode) bool {
 	return false
 }
 
+// Eviction is an evicted item as memcached's watch evictions reports it.
+type Eviction struct {
+	Key        []byte // valid only during the call
+	Fetched    bool   // read since it was stored
+	TTL        int64  // seconds it had left, -1 for none
+	LastAccess uint32 // seconds since it was last read or written
+	Class      int
+	Size       int // value bytes
+}
+
 func (s *Store) countEviction(c *slabClass, r ref, now uint32) {
+	if f := s.cfg.OnEvict; f != nil {
+		ttl := int64(-1)
+		if exp := s.m.u32(r, hdrExptime); exp != 0 {
+			ttl = int64(exp) - int64(now)
+		}
+		f(Eviction{Key: s.m.keyOf(r), Fetched: s.m.hasBit(r, bitFetched), TTL: ttl,
+			LastAccess: now - s.m.u32(r, hdrAtime), Class: c.id, Size: s.m.vlen(r)})
+	}
 	c.stats.Evicted++
 	if s.m.u32(r, hdrExptime) != 0 {
 		c.stats.EvictedNonzero++

@@ -19,6 +19,9 @@ var (
 
 // Config sizes a Store.
 type Config struct {
+	// OnEvict, when set, is told of every item evicted, with the item's
+	// shard and class locked: it must be quick and must not call the store.
+	OnEvict          func(Eviction)
 	MemoryLimit      int64   // bytes of item memory
 	MaxItemSize      int     // largest item (header, key and value)
 	GrowthFactor     float64 // chunk size factor between classes
