@@ -127,14 +127,14 @@ func TestStatsDetailMatchesMemcached(t *testing.T) {
 	}
 }
 
-// watchLine is a watch line with what differs between runs (the time, the
-// event number, the connection) taken out.
+// What differs between runs in a watch line, taken out before comparing:
+// the time and event number in front, and the connection id.
 var (
 	watchPrefix = regexp.MustCompile(`^ts=[0-9]+\.[0-9]+ gid=[0-9]+ `)
 	watchCfd    = regexp.MustCompile(` cfd=[0-9]+`)
 )
 
-// watchLines reads n lines from a watcher, normalised.
+// watchLines reads n lines from a watcher, without watchPrefix and watchCfd.
 func watchLines(t *testing.T, who string, r *bufio.Reader, nc net.Conn, n int) []string {
 	t.Helper()
 	_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
