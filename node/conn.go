@@ -192,7 +192,8 @@ func (c *conn) readNow() error {
 // waitForInput returns the next byte unread, waiting for one if need be.
 // The caller has flushed. While it waits the connection holds no buffer and
 // counts as idle, so that Shutdown may close it; a connection the epoll set
-// woke for nothing, or that has waited a sweep, parks instead (errPark).
+// woke for nothing, one past maxWaiting, or one that has waited a sweep,
+// parks instead (errPark).
 func (c *conn) waitForInput() (byte, error) {
 	for c.r.Buffered() == 0 {
 		err := c.readNow()
@@ -205,11 +206,12 @@ func (c *conn) waitForInput() (byte, error) {
 			}
 			return 0, err
 		}
-		if c.fromPoll {
+		if c.fromPoll || !c.s.poll.enterWait() {
 			return 0, errPark
 		}
 		c.returnLease()
 		err = c.waitReadable()
+		c.s.poll.leaveWait()
 		c.takeLease()
 		if err != nil {
 			return 0, err

@@ -24,15 +24,28 @@ const sweepEvery = 100 * time.Millisecond
 // Go's runtime keeps the heap it freed, up to its next GC goal (twice the
 // live heap), for the program to reuse: after a burst of connections has
 // gone idle, the buffers, stacks and net.Conns they used are free but still
-// resident, many times what the parked connections keep. So once
-// releaseAfter connections have parked since the last release, the sweeper
-// gives free memory back to the system (a GC and a scavenge, a few
-// milliseconds of one core) once the burst is over (a sweep with no park),
-// or during a long one every releaseEvery.
+// resident, many times what the parked connections keep (5 MB after 1,000
+// connections, measured by BenchmarkIdleConnMemory). So once releaseAfter
+// connections have parked since the last release, the sweeper gives free
+// memory back to the system (a GC and a scavenge, a few milliseconds of one
+// core: the store's memory is outside the heap) once the burst is over (a
+// sweep with no park) and releaseGap has passed since the last release, or
+// during a long burst every releaseEvery.
 const (
-	releaseAfter = 1024
+	releaseAfter = 128
+	releaseGap   = time.Second
 	releaseEvery = 10 * time.Second
 )
+
+// maxWaiting bounds the connections waiting on Go's poller between
+// requests, each holding a goroutine, a net.Conn and what the runtime keeps
+// for them: past it, a connection with nothing to read parks at once. A
+// burst of thousands of connections then costs at its peak what a few
+// hundred do, and the heap, stacks and runtime metadata do not grow to the
+// burst (measured: 4-5 MB kept after the first 1,000 connections without
+// the bound). A connection busy enough to matter waits a moment between
+// requests, so a few hundred of them keep their goroutine.
+const maxWaiting = 256
 
 // poller is the server's own epoll set. It holds parked connections, those
 // with nothing to run, without a goroutine or buffers, each registered
@@ -45,6 +58,8 @@ type poller struct {
 	fd   int // the epoll instance
 	wake int // an eventfd, to end the wait at Shutdown
 	gen  atomic.Uint64
+
+	waiting atomic.Int32 // connections waiting on Go's poller
 
 	parks       atomic.Int64 // since the last release
 	lastRelease time.Time    // the loop's
@@ -130,6 +145,18 @@ func (p *poller) add(fd int, pc parked, isNew bool) bool {
 	return true
 }
 
+// enterWait reports whether a connection may wait on Go's poller
+// (maxWaiting); if it may, it must call leaveWait once done.
+func (p *poller) enterWait() bool {
+	if p.waiting.Add(1) > maxWaiting {
+		p.waiting.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (p *poller) leaveWait() { p.waiting.Add(-1) }
+
 // take removes and returns the connection parked on fd, if any.
 func (p *poller) take(fd int) (parked, bool) {
 	p.mu.Lock()
@@ -201,7 +228,8 @@ func (p *poller) release(now time.Time) {
 	parks := p.parks.Load()
 	quiet := parks == p.lastParks
 	p.lastParks = parks
-	if parks < releaseAfter || !quiet && now.Sub(p.lastRelease) < releaseEvery {
+	since := now.Sub(p.lastRelease)
+	if parks < releaseAfter || since < releaseGap || !quiet && since < releaseEvery {
 		return
 	}
 	p.parks.Add(-parks)
