@@ -5,10 +5,8 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"os"
 	"runtime"
 	"runtime/metrics"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -87,19 +85,13 @@ func loadItems(tb testing.TB, addr string, n, size int) {
 	}
 }
 
+// residentBytes is process pid's resident memory (VmRSS).
 func residentBytes(tb testing.TB, pid int) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	rss, err := testproc.ResidentBytes(pid)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	tb.Fatal("no VmRSS")
-	return 0
+	return rss
 }
 
 // BenchmarkGCPauseUnderLoad stores 5,000,000 items in an in-process node,

@@ -23,14 +23,14 @@ const sweepEvery = 100 * time.Millisecond
 
 // Go's runtime keeps the heap it freed, up to its next GC goal (twice the
 // live heap), for the program to reuse: after a burst of connections has
-// gone idle, the buffers, stacks and net.Conns they used are free but still
-// resident, many times what the parked connections keep (5 MB after 1,000
-// connections, measured by BenchmarkIdleConnMemory). So once releaseAfter
-// connections have parked since the last release, the sweeper gives free
-// memory back to the system (a GC and a scavenge, a few milliseconds of one
-// core: the store's memory is outside the heap) once the burst is over (a
-// sweep with no park) and releaseGap has passed since the last release, or
-// during a long burst every releaseEvery.
+// gone idle or away, the buffers, stacks and net.Conns they used are free
+// but still resident, many times what parked connections keep (5 MB after
+// 1,000 connections, measured by BenchmarkIdleConnMemory). So once
+// releaseAfter connections have parked or ended since the last release,
+// the sweeper gives free memory back to the system (a GC and a scavenge, a
+// few milliseconds of one core: the store's memory is outside the heap)
+// once the burst is over (a sweep with none) and releaseGap has passed
+// since the last release, or during a long burst every releaseEvery.
 const (
 	releaseAfter = 128
 	releaseGap   = time.Second
@@ -61,9 +61,9 @@ type poller struct {
 
 	waiting atomic.Int32 // connections waiting on Go's poller
 
-	parks       atomic.Int64 // since the last release
+	freed       atomic.Int64 // connections parked or ended since the last release
 	lastRelease time.Time    // the loop's
-	lastParks   int64        // parks at the last sweep
+	lastFreed   int64        // freed at the last sweep
 
 	mu     sync.Mutex
 	parked map[int]parked // by descriptor
@@ -97,6 +97,7 @@ func newPoller(s *Server) (*poller, error) {
 // descriptors): c must end. Once it returns true, c belongs to the set: the
 // caller must not touch it.
 func (p *poller) park(c *conn) bool {
+	p.freed.Add(1)
 	if _, isTLS := c.nc.(*tls.Conn); isTLS {
 		return p.add(c.sock.fd, parked{c: c}, !c.inEpoll)
 	}
@@ -108,7 +109,6 @@ func (p *poller) park(c *conn) bool {
 	if !p.add(fd, pc, true) {
 		pc.close(p.s, fd)
 	}
-	p.parks.Add(1)
 	return true
 }
 
@@ -223,17 +223,18 @@ func (p *poller) sweep(now time.Time) {
 	}
 }
 
-// release gives free memory back after a burst of parks (releaseAfter).
+// release gives free memory back after a burst of connections has parked
+// or ended (releaseAfter).
 func (p *poller) release(now time.Time) {
-	parks := p.parks.Load()
-	quiet := parks == p.lastParks
-	p.lastParks = parks
+	freed := p.freed.Load()
+	quiet := freed == p.lastFreed
+	p.lastFreed = freed
 	since := now.Sub(p.lastRelease)
-	if parks < releaseAfter || since < releaseGap || !quiet && since < releaseEvery {
+	if freed < releaseAfter || since < releaseGap || !quiet && since < releaseEvery {
 		return
 	}
-	p.parks.Add(-parks)
-	p.lastParks = 0
+	p.freed.Add(-freed)
+	p.lastFreed = 0
 	p.lastRelease = now
 	go debug.FreeOSMemory()
 }

@@ -188,6 +188,9 @@ func (s *Server) forget(c *conn) {
 // forgetParked counts out a connection that has ended (one parked has no
 // conn).
 func (s *Server) forgetParked() {
+	if s.poll != nil {
+		s.poll.freed.Add(1) // what it used may be given back (release)
+	}
 	s.stats.currConns.Add(-1)
 	s.wg.Done()
 }
