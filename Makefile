@@ -2,7 +2,7 @@ GO      ?= go
 BIN     := bin/shoal
 PKGS    := ./...
 
-.PHONY: build run test deps vet fmt-check fuzz-seeds bench bench-compare bench-memory clean
+.PHONY: build run test deps vet fmt-check fuzz-seeds bench bench-compare bench-connections bench-memory clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/shoal
@@ -67,6 +67,19 @@ bench-compare: build
 		apt-get update -qq && apt-get install -y -qq memcached >/dev/null; }
 	$(GO) build -o bin/shoal-compare ./bench/compare
 	taskset -c 1 ./bin/shoal-compare --shoal ./$(BIN) --memcached "$$(command -v memcached)" \
+		--server-cpu 0 --out bench/results $(COMPARE_FLAGS)
+
+# bench-connections runs bench/compare's connections workload: get90's 50 busy
+# connections alone, beside 10,000 idle ones and beside 10,000 slow ones (a
+# byte a second), on both servers in alternation; resident memory per crowd
+# connection and the busy ones' throughput and p99. It writes
+# bench/results/connections.{md,json}.
+bench-connections: build
+	@command -v memcached >/dev/null 2>&1 || { \
+		echo "installing memcached"; \
+		apt-get update -qq && apt-get install -y -qq memcached >/dev/null; }
+	$(GO) build -o bin/shoal-compare ./bench/compare
+	taskset -c 1 ./bin/shoal-compare --connections --shoal ./$(BIN) --memcached "$$(command -v memcached)" \
 		--server-cpu 0 --out bench/results $(COMPARE_FLAGS)
 
 # bench-memory runs bench/compare's two storage comparisons: the resident

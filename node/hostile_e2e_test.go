@@ -503,3 +503,33 @@ func sendUnread(t *testing.T, conns []net.Conn, req string) {
 	}
 	wg.Wait()
 }
+
+// A client sending a command a byte at a time, slower than the sweep (so
+// that its connection is parked between bytes), is answered exactly as
+// memcached answers it.
+func TestE2EByteAtATime(t *testing.T) {
+	for _, srv := range []struct {
+		name string
+		p    *testproc.Proc
+	}{{"shoal", startShoalProc(t)}, {"memcached", testproc.StartMemcached(t)}} {
+		t.Run(srv.name, func(t *testing.T) {
+			c := dialRaw(t, srv.p.Addr)
+			if got := c.call("set slow 0 0 2\r\nok\r\n"); got != "STORED\r\n" {
+				t.Fatalf("set: %q", got)
+			}
+			slow := dialRaw(t, srv.p.Addr)
+			_ = slow.nc.SetDeadline(time.Now().Add(10 * time.Second))
+			for _, b := range []byte("get slow\r\nversion\r\n") {
+				if _, err := slow.nc.Write([]byte{b}); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(220 * time.Millisecond) // past a sweep: parked between bytes
+			}
+			want := "VALUE slow 0 2\r\nok\r\nEND\r\nVERSION "
+			got := make([]byte, len(want))
+			if _, err := io.ReadFull(slow.r, got); err != nil || string(got) != want {
+				t.Fatalf("a get and a version sent a byte at a time: %q %v, want %q", got, err, want)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -61,6 +62,9 @@ func (pc parked) resume(p *poller, fd int) {
 		pc.c.run()
 		return
 	}
+	if pc.more(p, fd) {
+		return
+	}
 	// Dropped from the set before fd is closed: the connection's new
 	// descriptor shares fd's file, which would keep the registration.
 	_ = rawEpollCtl(p.fd, unix.EPOLL_CTL_DEL, fd, &unix.EpollEvent{})
@@ -85,6 +89,38 @@ func (pc parked) resume(p *poller, fd int) {
 	c.s.conns[c] = struct{}{}
 	p.s.mu.Unlock()
 	c.run()
+}
+
+// trickleMax bounds the partial command line a parked text connection
+// gathers without being resumed (more): past it, it is resumed, and the
+// line's handler applies memcached's limits.
+const trickleMax = 1024
+
+// more reads what a parked plain text connection has sent, without a
+// net.Conn or buffers, and if it is no more than part of a command line
+// keeps it with the connection and parks it again: a client sending a
+// byte at a time then costs a read and an epoll_ctl per byte, not a
+// connection made and taken apart. It reports whether pc is parked again;
+// if not, what it read is in pc.held, for the resumed connection.
+func (pc *parked) more(p *poller, fd int) bool {
+	if !pc.started || pc.binary {
+		return false
+	}
+	var buf [256]byte
+	n, err := unix.Read(fd, buf[:])
+	if n <= 0 || err != nil {
+		return false // EOF, an error or nothing: the resumed connection sees it
+	}
+	p.s.stats.bytesRead.Add(uint64(n))
+	pc.held = append(pc.held, buf[:n]...)
+	pc.lastCmd = time.Now().UnixNano()
+	if bytes.IndexByte(buf[:n], '\n') >= 0 || len(pc.held) > trickleMax || n == len(buf) {
+		return false
+	}
+	if !p.add(fd, *pc, false) {
+		pc.close(p.s, fd)
+	}
+	return true
 }
 
 // close ends a parked connection.

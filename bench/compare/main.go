@@ -60,6 +60,7 @@ func compareOptions(f *pflag.FlagSet, o *options) {
 	f.BoolVar(&o.tls, "tls", o.tls, "both servers with TLS (-Z, a throwaway certificate), the load over TLS")
 	f.BoolVar(&o.memory, "memory-sweep", o.memory, "instead of the workloads, the resident memory sweep (memory.md)")
 	f.BoolVar(&o.misses, "miss-ratio", o.misses, "instead of the workloads, the miss ratio under memory pressure (missratio.md)")
+	f.BoolVar(&o.conns, "connections", o.conns, "instead of the workloads, 50 busy connections beside 10,000 idle or slow ones (connections.md)")
 }
 
 type options struct {
@@ -69,6 +70,7 @@ type options struct {
 	duration            time.Duration
 	out, only           string
 	tls, memory, misses bool
+	conns               bool
 }
 
 func run(ctx context.Context, o options) error {
@@ -92,6 +94,9 @@ func run(ctx context.Context, o options) error {
 	}
 	if o.misses {
 		return runMissRatio(ctx, a, b, o.out)
+	}
+	if o.conns {
+		return runConnections(ctx, a, b, o)
 	}
 	wls := workloads(o.duration)
 	if o.tls {
@@ -129,7 +134,7 @@ func run(ctx context.Context, o options) error {
 	for round := 1; round <= o.rounds; round++ {
 		for _, wl := range wls {
 			for _, s := range []serverSpec{a, b} {
-				r, err := measure(ctx, s, wl, tick)
+				r, err := measure(ctx, s, wl, noCrowd, tick)
 				if err != nil {
 					return fmt.Errorf("round %d, %s on %s: %w", round, wl.name, s.name, err)
 				}

@@ -160,16 +160,26 @@ type runResult struct {
 	VerifyErrors int64   `json:"verify_errors"`
 	Errors       int64   `json:"errors"`
 	OtherCPU     float64 `json:"other_cpu"` // CPUs busy with other work, on average
+	// CrowdKBPerConn is what the workload's crowd of connections cost the
+	// server in resident memory, per connection (connections.go).
+	CrowdKBPerConn float64 `json:"crowd_kb_per_conn,omitempty"`
 }
 
 // measure starts a fresh server, fills the key space, then reads the
 // server's CPU clock around the measured load, and its memory at the end.
-func measure(ctx context.Context, s serverSpec, wl workload, ticksPerSec float64) (runResult, error) {
+// With a crowd, it opens the crowd after the fill (connections.go).
+func measure(ctx context.Context, s serverSpec, wl workload, k crowdKind, ticksPerSec float64) (runResult, error) {
 	srv, err := s.start()
 	if err != nil {
 		return runResult{}, err
 	}
-	defer srv.stop()
+	cr := &crowd{}
+	defer func() {
+		// The server goes first, so that it, not this process, holds the
+		// crowd's closed ports in TIME_WAIT.
+		srv.stop()
+		cr.close()
+	}()
 	cfg := wl.cfg
 	cfg.Servers = []string{srv.addr}
 	r := runResult{Workload: wl.name, Server: s.name}
@@ -184,6 +194,12 @@ func measure(ctx context.Context, s serverSpec, wl workload, ticksPerSec float64
 			return r, err
 		}
 		r.FillSets, r.FillSeconds = sets, time.Since(fillStart).Seconds()
+	}
+
+	if k != noCrowd {
+		if r.CrowdKBPerConn, cr, err = openCrowdOn(srv, k); err != nil {
+			return r, err
+		}
 	}
 
 	c0, err := readClock(srv)
