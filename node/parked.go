@@ -62,9 +62,6 @@ func (pc parked) resume(p *poller, fd int) {
 		pc.c.run()
 		return
 	}
-	if pc.more(p, fd) {
-		return
-	}
 	// Dropped from the set before fd is closed: the connection's new
 	// descriptor shares fd's file, which would keep the registration.
 	_ = rawEpollCtl(p.fd, unix.EPOLL_CTL_DEL, fd, &unix.EpollEvent{})
@@ -100,10 +97,11 @@ const trickleMax = 1024
 // net.Conn or buffers, and if it is no more than part of a command line
 // keeps it with the connection and parks it again: a client sending a
 // byte at a time then costs a read and an epoll_ctl per byte, not a
-// connection made and taken apart. It reports whether pc is parked again;
-// if not, what it read is in pc.held, for the resumed connection.
+// connection made and taken apart. The epoll set's goroutine calls it: the
+// read does not wait. It reports whether pc is parked again; if not, what
+// it read is in pc.held, for the resumed connection.
 func (pc *parked) more(p *poller, fd int) bool {
-	if !pc.started || pc.binary {
+	if pc.c != nil || !pc.started || pc.binary {
 		return false
 	}
 	var buf [256]byte

@@ -183,7 +183,7 @@ func (p *poller) loop() {
 				p.closeAll()
 				return
 			}
-			if pc, ok := p.take(int(ev.Fd)); ok {
+			if pc, ok := p.take(int(ev.Fd)); ok && !pc.more(p, int(ev.Fd)) {
 				go pc.resume(p, int(ev.Fd))
 			}
 		}
