@@ -62,9 +62,6 @@ func (pc parked) resume(p *poller, fd int) {
 		pc.c.run()
 		return
 	}
-	// Dropped from the set before fd is closed: the connection's new
-	// descriptor shares fd's file, which would keep the registration.
-	_ = rawEpollCtl(p.fd, unix.EPOLL_CTL_DEL, fd, &unix.EpollEvent{})
 	f := os.NewFile(uintptr(fd), "")
 	nc, err := net.FileConn(f)
 	_ = f.Close()
@@ -96,12 +93,12 @@ const trickleMax = 1024
 // more reads what a parked plain text connection has sent, without a
 // net.Conn or buffers, and if it is no more than part of a command line
 // keeps it with the connection and parks it again: a client sending a
-// byte at a time then costs a read and an epoll_ctl per byte, not a
-// connection made and taken apart. The epoll set's goroutine calls it: the
+// byte at a time then costs a read per byte (and its share of an
+// epoll_wait), not a connection made and taken apart. The epoll set's goroutine calls it: the
 // read does not wait. It reports whether pc is parked again; if not, what
 // it read is in pc.held, for the resumed connection.
 func (pc *parked) more(p *poller, fd int) bool {
-	if pc.c != nil || !pc.started || pc.binary {
+	if !pc.started || pc.binary {
 		return false
 	}
 	var buf [256]byte
@@ -115,7 +112,7 @@ func (pc *parked) more(p *poller, fd int) bool {
 	if bytes.IndexByte(buf[:n], '\n') >= 0 || len(pc.held) > trickleMax || n == len(buf) {
 		return false
 	}
-	if !p.add(fd, *pc, false) {
+	if !p.keep(fd, *pc) {
 		pc.close(p.s, fd)
 	}
 	return true

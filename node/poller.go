@@ -112,9 +112,16 @@ func (p *poller) park(c *conn) bool {
 	return true
 }
 
-// add registers fd, one-shot, for the connection pc parks.
+// add registers fd for the connection pc parks. A plain one is registered
+// level-triggered: it stays in the set while the loop reads the part of a
+// line it sends (parked.more), which then costs no epoll_ctl, and the loop
+// drops it from the set before it hands it to a goroutine. A TLS one keeps
+// its descriptor across parks, and is registered one-shot.
 func (p *poller) add(fd int, pc parked, isNew bool) bool {
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: int32(fd)}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}
+	if pc.c != nil {
+		ev.Events |= unix.EPOLLONESHOT
+	}
 	op := unix.EPOLL_CTL_MOD
 	if isNew {
 		op = unix.EPOLL_CTL_ADD
@@ -142,6 +149,18 @@ func (p *poller) add(fd int, pc parked, isNew bool) bool {
 		p.s.log.Warn("parking a connection: " + err.Error())
 		return false
 	}
+	return true
+}
+
+// keep puts back a plain connection the loop took and that stays parked,
+// still registered (parked.more). It reports false if the set is closed.
+func (p *poller) keep(fd int, pc parked) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.parked[fd] = pc
 	return true
 }
 
@@ -183,8 +202,8 @@ func (p *poller) loop() {
 				p.closeAll()
 				return
 			}
-			if pc, ok := p.take(int(ev.Fd)); ok && !pc.more(p, int(ev.Fd)) {
-				go pc.resume(p, int(ev.Fd))
+			if pc, ok := p.take(int(ev.Fd)); ok {
+				p.run(pc, int(ev.Fd))
 			}
 		}
 		if now := time.Now(); !now.Before(next) {
@@ -192,6 +211,22 @@ func (p *poller) loop() {
 			next = now.Add(sweepEvery)
 		}
 	}
+}
+
+// run serves a parked connection that is readable: what it sent is read
+// here if it is part of a line, else it is resumed by a goroutine of its
+// own.
+func (p *poller) run(pc parked, fd int) {
+	if pc.c == nil {
+		if pc.more(p, fd) {
+			return
+		}
+		// Dropped from the set before the descriptor is made a
+		// connection: the new one shares its file, which would keep the
+		// registration.
+		_ = rawEpollCtl(p.fd, unix.EPOLL_CTL_DEL, fd, &unix.EpollEvent{})
+	}
+	go pc.resume(p, fd)
 }
 
 // sweep parks the connections that have waited on Go's poller since before

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -264,9 +265,18 @@ func (rep *report) connectionsMarkdown() string {
 		}
 		fmt.Fprintf(&b, "| %s | %s / %s |", wl.name, rep.B, rep.A)
 		for _, m := range ms {
-			fmt.Fprintf(&b, " %.2f |", rep.ratio(wl.name, m))
+			if r := rep.ratio(wl.name, m); math.IsNaN(r) {
+				b.WriteString(" |") // no crowd
+			} else {
+				fmt.Fprintf(&b, " %.2f |", r)
+			}
 		}
 		b.WriteString(" | |\n")
+	}
+	if busy := rep.maxOtherCPU(); busy > otherLoadWarn {
+		fmt.Fprintf(&b, "\n**Other work was running on the machine** (up to %.2f CPU besides the server and the\n"+
+			"load generator, see \"other CPU\" below): throughput, p99 and CPU figures are skewed by it;\n"+
+			"memory per connection is not.\n", busy)
 	}
 	b.WriteString("\n## Every run\n\n| round | load | server | ops/s | p99 µs | CPU µs/op | crowd KB/conn | RSS MiB | other CPU |\n" +
 		"|---:|---|---|---:|---:|---:|---:|---:|---:|\n")
