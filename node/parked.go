@@ -92,11 +92,11 @@ const trickleMax = 1024
 
 // more reads what a parked plain text connection has sent, without a
 // net.Conn or buffers, and if it is no more than part of a command line
-// keeps it with the connection and parks it again: a client sending a
+// keeps it with the connection, which stays parked: a client sending a
 // byte at a time then costs a read per byte (and its share of an
-// epoll_wait), not a connection made and taken apart. The epoll set's goroutine calls it: the
-// read does not wait. It reports whether pc is parked again; if not, what
-// it read is in pc.held, for the resumed connection.
+// epoll_wait), not a connection made and taken apart. The epoll set's
+// goroutine calls it; the read does not wait. It reports whether pc stays
+// parked; if not, what it read is in pc.held, for the resumed connection.
 func (pc *parked) more(p *poller, fd int) bool {
 	if !pc.started || pc.binary {
 		return false
