@@ -428,8 +428,9 @@ func closedWithin(t *testing.T, conns []net.Conn, d time.Duration) bool {
 // it writes a value from its item, pinned by a reference count, and holds
 // about 6 KB per such client; shoal copies the value out of the store
 // under the shard's lock and writes the copy, so a client blocked in the
-// write of a value holds that copy (appended to, so up to twice its size)
-// besides its lease.
+// write of a value holds that copy (grown 1.25x when the reply's header is
+// appended to it, the first allocation resident until the runtime returns
+// it: up to three times the value) besides its lease.
 func TestE2ENeverReadingClients(t *testing.T) {
 	const clients, valueSize = 50, 256 << 10
 	value := strings.Repeat("v", valueSize)
@@ -473,7 +474,7 @@ func TestE2ENeverReadingClients(t *testing.T) {
 			if srv.name != "shoal" {
 				return
 			}
-			bound := float64(2*valueSize+64<<10) / 1024
+			bound := float64(3*valueSize+64<<10) / 1024
 			if perKB[0] > bound || perKB[1] > bound {
 				t.Errorf("shoal holds %.1f then %.1f KB per client that never reads, want at most %.0f", perKB[0], perKB[1], bound)
 			}
