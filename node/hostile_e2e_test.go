@@ -463,11 +463,13 @@ func TestE2ENeverReadingClients(t *testing.T) {
 			for round, gets := range []int{100, 400} {
 				sendUnread(t, conns, strings.Repeat("get big\r\n", gets))
 				time.Sleep(settleFor)
-				perKB[round] = float64(resident(t, pid)-rss0) / clients / 1024
+				// Before the memory is read, so that what this client's get
+				// holds counts in every round.
 				start := time.Now()
 				if v, ok := other.get("big"); !ok || len(v) != valueSize || time.Since(start) > 2*time.Second {
 					t.Fatalf("another client's get beside them: %d bytes, %v, after %v", len(v), ok, time.Since(start))
 				}
+				perKB[round] = float64(resident(t, pid)-rss0) / clients / 1024
 			}
 			t.Logf("%s: %d clients that never read, after 100 gets of 256 KB each: %.1f KB each; after 500: %.1f KB",
 				srv.name, clients, perKB[0], perKB[1])
@@ -478,7 +480,10 @@ func TestE2ENeverReadingClients(t *testing.T) {
 			if perKB[0] > bound || perKB[1] > bound {
 				t.Errorf("shoal holds %.1f then %.1f KB per client that never reads, want at most %.0f", perKB[0], perKB[1], bound)
 			}
-			if perKB[1] > perKB[0]+8 {
+			// 400 more gets are 100 MB more of replies per client: what
+			// grows with them would show; the runtime's heap moves by a
+			// few hundred KB between readings.
+			if perKB[1] > perKB[0]+64 {
 				t.Errorf("shoal's memory per client that never reads grew with its gets: %.1f to %.1f KB", perKB[0], perKB[1])
 			}
 		})
