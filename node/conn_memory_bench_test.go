@@ -33,8 +33,9 @@ const memRounds = 2
 
 // settle is how long a server is left after a step before its memory is
 // read: past shoal's sweep (sweepEvery), which parks the connections, and
-// the one after it, which returns the memory they freed (release).
-const settle = 6 * sweepEvery
+// the next release of the memory they freed, which comes at most every
+// releaseGap.
+const settle = releaseGap + 5*sweepEvery
 
 // BenchmarkIdleConnMemory opens connections to a shoal node process and to
 // memcached, in alternating rounds, each making one request and then
@@ -133,8 +134,7 @@ func perConnResident(b *testing.B, p *testproc.Proc, cfg *tls.Config, steps []in
 		}
 	}()
 	time.Sleep(settle)
-	pid := p.Cmd.Process.Pid
-	base := residentBytes(b, pid)
+	base := p.Resident(b)
 	last := base
 	cost := &connCost{steps: steps}
 	for i, n := range steps {
@@ -143,7 +143,7 @@ func perConnResident(b *testing.B, p *testproc.Proc, cfg *tls.Config, steps []in
 			conns = append(conns, dialOneRequest(b, p.Addr, cfg))
 		}
 		time.Sleep(settle)
-		rss := residentBytes(b, pid)
+		rss := p.Resident(b)
 		per := float64(rss-last) / float64(added)
 		cost.perKB = append(cost.perKB, per/1024)
 		if i == 0 {

@@ -162,11 +162,10 @@ func isTimeout(err error) bool {
 func TestE2EConnectionChurn(t *testing.T) {
 	const rate, period, workers = 5000, 3 * time.Second, 8
 	p := startShoalProc(t, "-c", "4096")
-	pid := p.Cmd.Process.Pid
 	watch := dialRaw(t, p.Addr)
 	watch.call("set churn 0 0 2\r\nok\r\n")
 	time.Sleep(settleFor)
-	fds0, rss0 := openFiles(t, pid), resident(t, pid)
+	fds0, rss0 := p.OpenFiles(t), p.Resident(t)
 
 	tokens := make(chan int, rate)
 	go func() {
@@ -216,7 +215,7 @@ func TestE2EConnectionChurn(t *testing.T) {
 		return st["curr_connections"] == "1"
 	})
 	time.Sleep(settleFor)
-	fds, rss := openFiles(t, pid), resident(t, pid)
+	fds, rss := p.OpenFiles(t), p.Resident(t)
 	t.Logf("descriptors %d -> %d, resident %.1f -> %.1f MB, total_connections %s",
 		fds0, fds, float64(rss0)/(1<<20), float64(rss)/(1<<20), st["total_connections"])
 	if fds > fds0 {
@@ -266,24 +265,6 @@ func churnOnce(addr string, i int) error {
 	return err
 }
 
-func openFiles(t *testing.T, pid int) int {
-	t.Helper()
-	n, err := testproc.OpenFiles(pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-func resident(t *testing.T, pid int) int64 {
-	t.Helper()
-	rss, err := testproc.ResidentBytes(pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rss
-}
-
 // halfWritten is a command left hanging, its rest never sent.
 type halfWritten struct {
 	name, sent string
@@ -313,12 +294,11 @@ func TestE2EHalfWrittenCommands(t *testing.T) {
 	const each = 500
 	shoal := startShoalProc(t, "-c", "4096", "-o", "idle_timeout=2")
 	mc := testproc.StartMemcached(t, "-c", "4096", "-o", "idle_timeout=2")
-	pid := shoal.Cmd.Process.Pid
 	warmUp(t, shoal.Addr, 2*each)
 	for _, hw := range halfWrittenCases {
 		t.Run(hw.name, func(t *testing.T) {
 			time.Sleep(settleFor)
-			rss0 := resident(t, pid)
+			rss0 := shoal.Resident(t)
 			other := dialRaw(t, shoal.Addr)
 			conns := make([]net.Conn, 0, each)
 			defer func() {
@@ -345,7 +325,7 @@ func TestE2EHalfWrittenCommands(t *testing.T) {
 				t.Fatalf("another client's get: %q %v after %v", v, ok, time.Since(start))
 			}
 			time.Sleep(settleFor / 2) // within idle_timeout
-			perKB := float64(resident(t, pid)-rss0) / each / 1024
+			perKB := float64(shoal.Resident(t)-rss0) / each / 1024
 			t.Logf("%d connections with a %s half written: %.2f KB each", each, hw.name, perKB)
 			if perKB > hw.maxKB {
 				t.Errorf("%.2f KB per connection with a %s half written, want at most %.0f", perKB, hw.name, hw.maxKB)
@@ -443,13 +423,12 @@ func TestE2ENeverReadingClients(t *testing.T) {
 	}
 	for _, srv := range servers {
 		t.Run(srv.name, func(t *testing.T) {
-			pid := srv.p.Cmd.Process.Pid
 			other := dialRaw(t, srv.p.Addr)
 			if got := other.call(fmt.Sprintf("set big 0 0 %d\r\n%s\r\n", valueSize, value)); got != "STORED\r\n" {
 				t.Fatalf("set big: %q", got)
 			}
 			time.Sleep(settleFor)
-			rss0 := resident(t, pid)
+			rss0 := srv.p.Resident(t)
 			conns := make([]net.Conn, clients)
 			for i := range conns {
 				nc, err := net.DialTimeout("tcp", srv.p.Addr, 5*time.Second)
@@ -469,7 +448,7 @@ func TestE2ENeverReadingClients(t *testing.T) {
 				if v, ok := other.get("big"); !ok || len(v) != valueSize || time.Since(start) > 2*time.Second {
 					t.Fatalf("another client's get beside them: %d bytes, %v, after %v", len(v), ok, time.Since(start))
 				}
-				perKB[round] = float64(resident(t, pid)-rss0) / clients / 1024
+				perKB[round] = float64(srv.p.Resident(t)-rss0) / clients / 1024
 			}
 			t.Logf("%s: %d clients that never read, after 100 gets of 256 KB each: %.1f KB each; after 500: %.1f KB",
 				srv.name, clients, perKB[0], perKB[1])

@@ -34,7 +34,7 @@ func BenchmarkResidentMemory(b *testing.B) {
 // its resident memory then.
 func residentAfterLoad(tb testing.TB, p *testproc.Proc) int64 {
 	loadItems(tb, p.Addr, 1_000_000, 100)
-	rss := residentBytes(tb, p.Cmd.Process.Pid)
+	rss := p.Resident(tb)
 	p.Kill()
 	return rss
 }
@@ -83,15 +83,6 @@ func loadItems(tb testing.TB, addr string, n, size int) {
 	for err := range errs {
 		tb.Fatal(err)
 	}
-}
-
-// residentBytes is process pid's resident memory (VmRSS).
-func residentBytes(tb testing.TB, pid int) int64 {
-	rss, err := testproc.ResidentBytes(pid)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return rss
 }
 
 // BenchmarkGCPauseUnderLoad stores 5,000,000 items in an in-process node,

@@ -5,25 +5,36 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"testing"
 )
 
-// ResidentBytes is process pid's resident memory (VmRSS).
-func ResidentBytes(pid int) (int64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+// Resident is the process's resident memory (VmRSS), in bytes.
+func (p *Proc) Resident(tb testing.TB) int64 {
+	tb.Helper()
+	status := fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid)
+	data, err := os.ReadFile(status)
 	if err != nil {
-		return 0, err
+		tb.Fatal(err)
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
 			kb, err := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10, err
+			if err != nil {
+				tb.Fatalf("%s: %q: %v", status, line, err)
+			}
+			return kb << 10
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+	tb.Fatalf("no VmRSS in %s", status)
+	return 0
 }
 
-// OpenFiles is how many descriptors process pid has open.
-func OpenFiles(pid int) (int, error) {
-	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	return len(fds), err
+// OpenFiles is how many descriptors the process has open.
+func (p *Proc) OpenFiles(tb testing.TB) int {
+	tb.Helper()
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.Cmd.Process.Pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return len(fds)
 }
