@@ -152,13 +152,13 @@ func (m *Member) liveNodes() []live {
 	var nodes []live
 	m.metaMu.Lock()
 	if me := m.meta; me.Role == RoleNode {
-		nodes = append(nodes, live{Name: m.cfg.Name, Host: me.Host, IP: me.IP, Port: me.Port, State: me.State})
+		nodes = append(nodes, me.live(m.cfg.Name))
 	}
 	m.metaMu.Unlock()
 	m.peersMu.Lock()
 	for name, p := range m.peers {
 		if p.ok && p.meta.Role == RoleNode {
-			nodes = append(nodes, live{Name: name, Host: p.meta.Host, IP: p.meta.IP, Port: p.meta.Port, State: p.meta.State})
+			nodes = append(nodes, p.meta.live(name))
 		}
 	}
 	m.peersMu.Unlock()

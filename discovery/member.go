@@ -294,11 +294,21 @@ func (m *Member) Name() string { return m.cfg.Name }
 func (m *Member) setState(s protocol.NodeState) {
 	m.metaMu.Lock()
 	m.meta.State = s
+	if s == protocol.StateActive && m.meta.Role == RoleNode {
+		m.meta.Activations++
+	}
 	m.metaMu.Unlock()
-	// UpdateNode queues the news for gossip and would wait until it has
-	// been retransmitted enough times; there is no need to wait for that,
-	// and its only error is that timeout.
-	_ = m.ml.UpdateNode(time.Nanosecond)
+	m.announceMeta()
+}
+
+// announceMeta gossips the member's changed metadata and rechecks the
+// table. UpdateNode queues the news for gossip and would wait until it has
+// been retransmitted enough times; there is no need to wait for that, and
+// its only error is that timeout.
+func (m *Member) announceMeta() {
+	if m.ml != nil { // nil in tests of a member that never joined
+		_ = m.ml.UpdateNode(time.Nanosecond)
+	}
 	m.poke()
 }
 
