@@ -67,6 +67,8 @@ type conn struct {
 	fromPoll bool // dispatched by the epoll set, no request read since
 	inEpoll  bool // its descriptor is registered in the epoll set
 
+	waitStarted bool // waitFor began a wait (the server was not draining)
+
 	tokens  [][]byte // the lease's token array
 	scratch []byte   // reused for values and reply lines
 	long    []byte   // a multi-get line longer than the read buffer
@@ -82,6 +84,7 @@ func newConn(s *Server, nc net.Conn, useTLS bool) (*conn, error) {
 		return nil, err
 	}
 	c := &conn{s: s, nc: sk, sock: sk, id: s.nextConn.Add(1)}
+	sk.beforeWait = c.waitFor // made once: a method value per wait would allocate
 	if useTLS {
 		c.nc = tls.Server(sk, s.tls.front)
 	}
@@ -195,7 +198,12 @@ func (c *conn) readNow() error {
 // woke for nothing, or that has waited a sweep, parks instead (errPark).
 func (c *conn) waitForInput() (byte, error) {
 	for c.r.Buffered() == 0 {
-		err := c.readNow()
+		var err error
+		if c.fromPoll || c.nc != net.Conn(c.sock) {
+			err = c.readNow()
+		} else {
+			err = c.readOrWait()
+		}
 		if err == nil {
 			continue
 		}
@@ -209,7 +217,11 @@ func (c *conn) waitForInput() (byte, error) {
 			return 0, errPark
 		}
 		c.returnLease()
-		err = c.waitReadable()
+		if c.beginWait() {
+			err = c.endWait(c.sock.waitReadable())
+		} else {
+			err = errClose
+		}
 		c.takeLease()
 		if err != nil {
 			return 0, err
@@ -220,18 +232,54 @@ func (c *conn) waitForInput() (byte, error) {
 	return b[0], nil
 }
 
-// waitReadable waits on Go's poller for the socket to become readable, or
-// for the sweeper or Shutdown to end the wait (then errPark or errClose).
-func (c *conn) waitReadable() error {
+// readOrWait reads what a plain socket has or, if it has nothing, waits
+// for it to become readable, in one wait on Go's poller (sock.readOrWait):
+// a read that found nothing followed by a separate wait would lose the
+// readiness the poller reports in between, and the connection would sleep
+// until the sweeper woke it. Before waiting the lease goes back (waitFor).
+func (c *conn) readOrWait() error {
+	n, waited, err := c.sock.readOrWait(c.r.space())
+	if !waited {
+		c.r.added(n)
+		if n > 0 {
+			return nil
+		}
+		return err
+	}
+	c.takeLease()
+	if !c.waitStarted {
+		return errClose // draining: waitFor did not wait
+	}
+	return c.endWait(err)
+}
+
+// waitFor is called by the sock, inside its wait, once it has found
+// nothing to read: the connection gives its lease back and is waiting.
+// It reports false (do not wait) when the server is draining.
+func (c *conn) waitFor() bool {
+	c.returnLease()
+	c.waitStarted = c.beginWait()
+	return c.waitStarted
+}
+
+// beginWait marks c waiting on Go's poller, where the sweeper may wake it
+// (wake). It reports false, and does not, when the server is draining.
+func (c *conn) beginWait() bool {
 	c.waitGen.Store(c.s.poll.gen.Load())
 	c.state.Store(connWaiting)
 	c.idle.Store(true)
-	defer c.idle.Store(false)
 	if c.s.draining.Load() {
 		c.state.Store(connBusy)
-		return errClose
+		c.idle.Store(false)
+		return false
 	}
-	err := c.sock.waitReadable()
+	return true
+}
+
+// endWait ends a wait begun by beginWait, given how the wait ended: as it
+// did, or errPark or errClose when the sweeper or Shutdown ended it.
+func (c *conn) endWait(err error) error {
+	c.idle.Store(false)
 	if c.state.CompareAndSwap(connWaiting, connBusy) {
 		return err
 	}
@@ -246,7 +294,7 @@ func (c *conn) waitReadable() error {
 	return errPark
 }
 
-// wake ends a wait in waitReadable, if c is in one.
+// wake ends a wait on Go's poller, if c is in one.
 func (c *conn) wake() {
 	c.wakeMu.Lock()
 	if c.state.CompareAndSwap(connWaiting, connWoken) {

@@ -40,6 +40,12 @@ type sock struct {
 	n        int
 	err      error
 	waitedFd bool
+
+	// readOrWait's: the connection's hook, called in the wait once the
+	// socket had nothing (false: do not wait), and whether it waited.
+	beforeWait func() bool
+	readWaitFn func(uintptr) bool
+	waited     bool
 }
 
 func newSock(nc net.Conn, stats *serverStats) (*sock, error) {
@@ -57,7 +63,7 @@ func newSock(nc net.Conn, stats *serverStats) (*sock, error) {
 	}
 	// Method values made once: a closure per read would be an allocation
 	// per request.
-	s.readFn, s.waitFn = s.readNow, s.waitReady
+	s.readFn, s.waitFn, s.readWaitFn = s.readNow, s.waitReady, s.readElseWait
 	return s, nil
 }
 
@@ -95,6 +101,38 @@ func (s *sock) readNow(fd uintptr) bool {
 		}
 		return true
 	}
+}
+
+// readOrWait reads into b what the socket has, without waiting; if it has
+// nothing, it calls beforeWait and, unless that says not to, waits until
+// the socket may be readable (waited is then true, and nothing was read).
+// The read and the wait are one wait on Go's poller: its readiness
+// notice, had it come between a read that found nothing and a wait begun
+// afterwards, would be cleared by that wait's start and lost.
+func (s *sock) readOrWait(b []byte) (n int, waited bool, err error) {
+	s.buf, s.n, s.err, s.waited = b, 0, nil, false
+	err = s.raw.Read(s.readWaitFn)
+	s.buf = nil
+	if s.waited {
+		return 0, true, err
+	}
+	s.stats.bytesRead.Add(uint64(s.n))
+	if err == nil {
+		err = s.err
+	}
+	return s.n, false, err
+}
+
+func (s *sock) readElseWait(fd uintptr) bool {
+	if s.waited {
+		return true // readable (or woken): the caller reads again
+	}
+	s.readNow(fd)
+	if s.err != errWouldBlock {
+		return true
+	}
+	s.waited, s.buf = true, nil
+	return !s.beforeWait()
 }
 
 // waitReadable parks the calling goroutine on Go's poller until the socket
