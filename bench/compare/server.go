@@ -158,13 +158,16 @@ type runResult struct {
 	FillSets     int64   `json:"fill_sets"`
 	FillSeconds  float64 `json:"fill_s"`
 	VerifyErrors int64   `json:"verify_errors"`
-	Errors       int64   `json:"errors"`
-	OtherCPU     float64 `json:"other_cpu"` // CPUs busy with other work, on average
+	// Syscalls counts the server's system calls per op over the load, by
+	// call name ("all": every call), with --syscalls.
+	Syscalls map[string]float64 `json:"syscalls_per_op,omitempty"`
+	Errors   int64              `json:"errors"`
+	OtherCPU float64            `json:"other_cpu"` // CPUs busy with other work, on average
 }
 
 // measure starts a fresh server, fills the key space, then reads the
 // server's CPU clock around the measured load, and its memory at the end.
-func measure(ctx context.Context, s serverSpec, wl workload, ticksPerSec float64) (runResult, error) {
+func measure(ctx context.Context, s serverSpec, wl workload, ticksPerSec float64, syscalls bool) (runResult, error) {
 	srv, err := s.start()
 	if err != nil {
 		return runResult{}, err
@@ -186,6 +189,12 @@ func measure(ctx context.Context, s serverSpec, wl workload, ticksPerSec float64
 		r.FillSets, r.FillSeconds = sets, time.Since(fillStart).Seconds()
 	}
 
+	var counter *syscallCounter
+	if syscalls {
+		if counter, err = countSyscalls(srv.cmd.Process.Pid); err != nil {
+			return r, fmt.Errorf("perf stat: %w", err)
+		}
+	}
 	c0, err := readClock(srv)
 	if err != nil {
 		return r, err
@@ -193,6 +202,12 @@ func measure(ctx context.Context, s serverSpec, wl workload, ticksPerSec float64
 	res, err := bench.Run(ctx, cfg)
 	if err != nil {
 		return r, err
+	}
+	if counter != nil {
+		r.Syscalls = map[string]float64{}
+		for name, n := range counter.stop() {
+			r.Syscalls[name] = float64(n) / float64(max(res.Ops, 1))
+		}
 	}
 	c1, err := readClock(srv)
 	if err != nil {
