@@ -41,7 +41,7 @@ func main() {
 }
 
 func defaultOptions() options {
-	return options{memcached: "/usr/bin/memcached", shoal: "bin/shoal", b: "shoal", memoryMB: 1024, threads: 1,
+	return options{memcached: "/usr/bin/memcached", shoal: "bin/shoal", b: "shoal", memoryMB: 1024, threads: 1, cpu: "0",
 		rounds: 3, duration: 4 * time.Second, out: "bench/results"}
 }
 
@@ -52,7 +52,7 @@ func compareOptions(f *pflag.FlagSet, o *options) {
 	f.StringVarP(&o.b, "against", "b", o.b, "the server compared with memcached: shoal, or memcached to try the harness")
 	f.IntVarP(&o.memoryMB, "memory-limit", "m", o.memoryMB, "memory limit of each server, in megabytes")
 	f.IntVarP(&o.threads, "threads", "t", o.threads, "threads of each server")
-	f.IntVar(&o.cpu, "server-cpu", o.cpu, "CPU the servers are pinned to")
+	f.StringVar(&o.cpu, "server-cpu", o.cpu, "CPUs the servers are pinned to, as taskset -c takes them (0, or 0,1 with -t 2)")
 	f.IntVar(&o.rounds, "rounds", o.rounds, "rounds of A B runs")
 	f.DurationVar(&o.duration, "duration", o.duration, "measured load per run")
 	f.StringVar(&o.out, "out", o.out, "folder of the results")
@@ -66,7 +66,8 @@ func compareOptions(f *pflag.FlagSet, o *options) {
 type options struct {
 	memcached, shoal, b string
 	memoryMB, threads   int
-	cpu, rounds         int
+	rounds              int
+	cpu                 string
 	duration            time.Duration
 	out, only           string
 	tls, memory, misses bool

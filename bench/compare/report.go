@@ -127,7 +127,7 @@ func (rep *report) writeMarkdown(f *os.File) error {
 		fmt.Fprintf(&b, "- %s: %s\n", k, rep.Machine[k])
 	}
 	fmt.Fprintf(&b, `
-Each server runs pinned to CPU %d (taskset) with -m %d -t %d on 127.0.0.1; the
+Each server runs pinned to CPU %s (taskset) with -m %d -t %d on 127.0.0.1; the
 load generator (package bench, one OS thread) runs pinned to another CPU. Every
 run starts a fresh server, fills the whole key space (not measured), then sends
 %s of load with every value read back verified. The workloads alternate

@@ -18,7 +18,7 @@ import (
 type serverSpec struct {
 	name, kind, bin   string
 	memoryMB, threads int
-	cpu               int
+	cpu               string   // a taskset CPU list
 	extra             []string // more options (TLS)
 }
 
@@ -37,7 +37,7 @@ func (s serverSpec) start() (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-c", strconv.Itoa(s.cpu), s.bin}
+	args := []string{"-c", s.cpu, s.bin}
 	if s.kind == "shoal" {
 		args = append(args, "node")
 	}
