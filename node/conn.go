@@ -69,21 +69,24 @@ type conn struct {
 
 	waitStarted bool // waitFor began a wait (the server was not draining)
 
-	tokens  [][]byte // the lease's token array
-	scratch []byte   // reused for values and reply lines
-	long    []byte   // a multi-get line longer than the read buffer
-	noreply bool     // the current command asked for no reply
-	keyCopy []byte   // a key kept for an observer past its data block (observe.go)
+	counts  *trafficShard // its share of the server's per-request counters
+	tokens  [][]byte      // the lease's token array
+	scratch []byte        // reused for values and reply lines
+	long    []byte        // a multi-get line longer than the read buffer
+	noreply bool          // the current command asked for no reply
+	keyCopy []byte        // a key kept for an observer past its data block (observe.go)
 
 	authenticated bool // ASCII authentication succeeded (auth.go)
 }
 
 func newConn(s *Server, nc net.Conn, useTLS bool) (*conn, error) {
-	sk, err := newSock(nc, &s.stats)
+	id := s.nextConn.Add(1)
+	counts := s.stats.traffic.of(id)
+	sk, err := newSock(nc, counts)
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{s: s, nc: sk, sock: sk, id: s.nextConn.Add(1)}
+	c := &conn{s: s, nc: sk, sock: sk, id: id, counts: counts}
 	sk.beforeWait = c.waitFor // made once: a method value per wait would allocate
 	if useTLS {
 		c.nc = tls.Server(sk, s.tls.front)

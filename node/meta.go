@@ -243,7 +243,7 @@ func (c *conn) metaDebug(tokens [][]byte) {
 		c.write(e)
 		return
 	}
-	c.s.stats.cmdMeta.Add(1)
+	c.counts.meta.Add(1)
 	st := c.withStore()
 	if st == nil {
 		return

@@ -32,7 +32,7 @@ type sock struct {
 	net.Conn
 	raw      syscall.RawConn
 	fd       int
-	stats    *serverStats
+	counts   *trafficShard
 	noWait   bool // Read returns errWouldBlock instead of waiting
 	readFn   func(uintptr) bool
 	waitFn   func(uintptr) bool
@@ -48,7 +48,7 @@ type sock struct {
 	waited     bool
 }
 
-func newSock(nc net.Conn, stats *serverStats) (*sock, error) {
+func newSock(nc net.Conn, counts *trafficShard) (*sock, error) {
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		return nil, fmt.Errorf("connection %T has no descriptor", nc)
@@ -57,7 +57,7 @@ func newSock(nc net.Conn, stats *serverStats) (*sock, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &sock{Conn: nc, raw: raw, fd: -1, stats: stats}
+	s := &sock{Conn: nc, raw: raw, fd: -1, counts: counts}
 	if err := raw.Control(func(fd uintptr) { s.fd = int(fd) }); err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func newSock(nc net.Conn, stats *serverStats) (*sock, error) {
 func (s *sock) Read(b []byte) (int, error) {
 	if !s.noWait {
 		n, err := s.Conn.Read(b)
-		s.stats.bytesRead.Add(uint64(n))
+		s.counts.read.Add(uint64(n))
 		return n, err
 	}
 	s.buf, s.n, s.err = b, 0, nil
@@ -79,7 +79,7 @@ func (s *sock) Read(b []byte) (int, error) {
 	}
 	n, err := s.n, s.err
 	s.buf = nil
-	s.stats.bytesRead.Add(uint64(n))
+	s.counts.read.Add(uint64(n))
 	return n, err
 }
 
@@ -116,7 +116,7 @@ func (s *sock) readOrWait(b []byte) (n int, waited bool, err error) {
 	if s.waited {
 		return 0, true, err
 	}
-	s.stats.bytesRead.Add(uint64(s.n))
+	s.counts.read.Add(uint64(s.n))
 	if err == nil {
 		err = s.err
 	}
@@ -153,6 +153,6 @@ func (s *sock) waitReady(uintptr) bool {
 
 func (s *sock) Write(b []byte) (int, error) {
 	n, err := s.Conn.Write(b)
-	s.stats.bytesWritten.Add(uint64(n))
+	s.counts.written.Add(uint64(n))
 	return n, err
 }
