@@ -191,7 +191,7 @@ func TestWatchMatchesMemcached(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer s.nc.Close()
+		defer s.Close()
 		s.do(t, "set foo 0 0 3\r\nbar\r\nget foo\r\nget nope\r\nadd foo 0 100 2\r\nxy\r\nset k%20y 5 0 10\r\n0123456789\r\ngets k%20y\r\n")
 		got[i] = withoutStoreLookups(watchLines(t, p.name, r, wc, 6+3*i))
 	}
@@ -219,7 +219,7 @@ func TestWatchRefusals(t *testing.T) {
 		if got := s.do(t, "watch\r\n"); got != "CLIENT_ERROR watch commands not allowed\r\n" {
 			t.Errorf("%s with -W: watch answered %q", p.name, got)
 		}
-		s.nc.Close()
+		s.Close()
 	}
 	for _, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", startMemcached(t)}} {
 		var last string
@@ -246,7 +246,7 @@ func TestWatchRefusals(t *testing.T) {
 		if got := s.do(t, "watch fetchers nonsense\r\n"); got != "ERROR\r\n" {
 			t.Errorf("%s: watch with an unknown kind answered %q", p.name, got)
 		}
-		s.nc.Close()
+		s.Close()
 	}
 }
 
@@ -266,7 +266,7 @@ func TestWatcherThatNeverReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.nc.Close()
+	defer s.Close()
 	line := "get" + strings.Repeat(" some-key-that-is-rather-long-to-fill-lines-fast", 500) + "\r\n"
 	skipped := 0
 	for round := 0; round < 400 && skipped == 0; round++ {
@@ -305,7 +305,7 @@ func TestWatchEvictionsMatchesMemcached(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer s.nc.Close()
+		defer s.Close()
 		value := strings.Repeat("v", 10000)
 		for i := range 2000 { // 20 MB into 8
 			s.write("set k" + strconv.Itoa(i) + " 0 0 10000 noreply\r\n" + value + "\r\n")
