@@ -203,4 +203,3 @@ func Diff(got, want string) string {
 	return fmt.Sprintf(" %d bytes, want %d: at byte %d: got …%.120q…, want …%.120q…",
 		len(got), len(want), i, got[lo:], want[lo:])
 }
-
