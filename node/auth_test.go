@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shoal-cache/shoal/node"
+	"github.com/shoal-cache/shoal/node/internal/conformance"
 )
 
 // authFile writes a credentials file memcached, which runs as nobody, can
@@ -69,7 +70,7 @@ func TestASCIIAuthMatchesMemcached(t *testing.T) {
 	path := authFile(t, "alice:s3cret\nbob:hunter2\n")
 	peers := []peer{
 		{"shoal", node.StartTestNode(t, func(c *node.Config) { c.AuthFile = path })},
-		{"memcached", startMemcached(t, "-Y", path)},
+		{"memcached", conformance.Memcached(t, "-Y", path)},
 	}
 	binaryGet := "\x80\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00a"
 	cases := []struct {

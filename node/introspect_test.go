@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shoal-cache/shoal/node"
+	"github.com/shoal-cache/shoal/node/internal/conformance"
 )
 
 // memcached 1.6's introspection commands (slabs, stats detail, watch) are
@@ -20,7 +21,7 @@ import (
 // taken out.
 
 func TestIntrospectionRepliesMatchMemcached(t *testing.T) {
-	peers := []peer{{"shoal", node.StartTestNode(t)}, {"memcached", startMemcached(t)}}
+	peers := []peer{{"shoal", node.StartTestNode(t)}, {"memcached", conformance.Memcached(t)}}
 	checkCases(t, peers, []textCase{
 		{name: "slabs alone", req: []string{"slabs\r\n"}, want: "ERROR\r\n"},
 		{name: "slabs unknown", req: []string{"slabs foo 1 2\r\n"}, want: "ERROR\r\n"},
@@ -173,7 +174,7 @@ func withoutStoreLookups(lines []string) []string {
 
 func TestWatchMatchesMemcached(t *testing.T) {
 	var got [2][]string
-	for i, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", startMemcached(t)}} {
+	for i, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", conformance.Memcached(t)}} {
 		wc, err := net.Dial("tcp", p.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -211,7 +212,7 @@ func TestWatchMatchesMemcached(t *testing.T) {
 }
 
 func TestWatchRefusals(t *testing.T) {
-	for _, p := range []peer{{"shoal", node.StartTestNode(t, func(c *node.Config) { c.DisableWatch = true })}, {"memcached", startMemcached(t, "-W")}} {
+	for _, p := range []peer{{"shoal", node.StartTestNode(t, func(c *node.Config) { c.DisableWatch = true })}, {"memcached", conformance.Memcached(t, "-W")}} {
 		s, err := dialText(p.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -221,7 +222,7 @@ func TestWatchRefusals(t *testing.T) {
 		}
 		s.Close()
 	}
-	for _, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", startMemcached(t)}} {
+	for _, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", conformance.Memcached(t)}} {
 		var last string
 		for i := range 21 {
 			nc, err := net.Dial("tcp", p.addr)
@@ -289,7 +290,7 @@ var evictionLine = regexp.MustCompile(`^type=eviction key=k([0-9]+) fetch=no ttl
 // watch evictions reports the items memory pressure pushes out, in
 // memcached's form.
 func TestWatchEvictionsMatchesMemcached(t *testing.T) {
-	for _, p := range []peer{{"shoal", node.StartTestNode(t, func(c *node.Config) { c.MemoryLimitMB = 8 })}, {"memcached", startMemcached(t, "-m", "8")}} {
+	for _, p := range []peer{{"shoal", node.StartTestNode(t, func(c *node.Config) { c.MemoryLimitMB = 8 })}, {"memcached", conformance.Memcached(t, "-m", "8")}} {
 		wc, err := net.Dial("tcp", p.addr)
 		if err != nil {
 			t.Fatal(err)

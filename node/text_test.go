@@ -21,13 +21,6 @@ import (
 // both must give the expected reply. Only what differs by nature is
 // normalised (CAS uniques, the version string).
 
-// startMemcached runs Debian's memcached on a free loopback port until the
-// test ends, with memcached's defaults and extra flags after them.
-func startMemcached(t testing.TB, extra ...string) string {
-	t.Helper()
-	return conformance.Memcached(t, extra...)
-}
-
 // Markers in a case's writes.
 const (
 	// barrier waits until the server has answered everything sent so far.
@@ -271,7 +264,7 @@ func bytewise(s string) []string {
 func TestTextProtocolMatchesMemcached(t *testing.T) {
 	peers := []peer{
 		{"shoal", node.StartTestNode(t)},
-		{"memcached", startMemcached(t)},
+		{"memcached", conformance.Memcached(t)},
 	}
 	checkCases(t, peers, textCases(time.Now()))
 }
@@ -586,7 +579,7 @@ type statsPeer struct {
 
 func freshStatsPeers(t *testing.T) []statsPeer {
 	var peers []statsPeer
-	for _, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", startMemcached(t)}} {
+	for _, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", conformance.Memcached(t)}} {
 		s, err := dialText(p.addr)
 		if err != nil {
 			t.Fatal(err)
