@@ -57,11 +57,9 @@ func (c *conn) binaryRequest() error {
 	req.ext, req.key = b[protocol.BinaryHeaderLen:extEnd], b[extEnd:n]
 	_, _ = c.r.Discard(n) // n bytes are buffered
 	req.op, req.quiet = req.h.Opcode.Loud()
-	f, read := binaryFamily(req.op)
-	c.sampleBinary(f, read, req.key)
-	start := c.s.intro.lat.Start()
+	r := c.observeBinary(&req)
 	err = c.binaryCommand(&req)
-	c.s.intro.lat.Done(c.id, f, start)
+	c.observeDone(r)
 	return err
 }
 

@@ -28,13 +28,9 @@ func (c *conn) textCommand() error {
 		c.write(protocol.RespError)
 		return nil
 	}
-	// Timed from the line parsed to the reply buffered; the family is
-	// read first, as a long get reuses the tokens.
-	f := textFamily(tokens[0])
-	c.sampleText(f, tokens, rest)
-	start := c.s.intro.lat.Start()
+	r := c.observeText(tokens, rest)
 	err = c.runText(tokens, rest)
-	c.s.intro.lat.Done(c.id, f, start)
+	c.observeDone(r)
 	return err
 }
 
