@@ -31,7 +31,7 @@ func (c *conn) reserve(st *store.Store, b *dataBlock) (store.Reservation, error)
 	res, err := st.Reserve(b.key, b.flags, b.exptime, b.size, engineMode(b.mode))
 	if err != nil {
 		c.countStoreFailure(err)
-		c.observeStore(b.key, b.mode, storeOutcome(0, err), b.size, relativeTTL(b.exptime))
+		c.observeStore(b.key, b.mode, allocFailure(err), b.size, relativeTTL(b.exptime))
 	}
 	return res, err
 }

@@ -132,16 +132,13 @@ func (c *conn) keepKey(key []byte) []byte {
 	return c.keyCopy
 }
 
-// storeOutcome names what a storage command came to as memcached's watch
-// does.
-func storeOutcome(r store.Result, err error) string {
-	switch {
-	case errors.Is(err, store.ErrTooLarge):
+// allocFailure names an item that could not be allocated as memcached's
+// watch does.
+func allocFailure(err error) string {
+	if errors.Is(err, store.ErrTooLarge) {
 		return "too_large"
-	case err != nil:
-		return "no_memory"
 	}
-	return storeStatus[r]
+	return "no_memory"
 }
 
 // relativeTTL is an exptime as seconds from now, memcached's ttl= field:
