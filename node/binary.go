@@ -213,8 +213,9 @@ func (c *conn) binMiss(req *binRequest, withKey bool) error {
 }
 
 // binStore serves set, add, replace, append and prepend, the value taken in
-// as the text protocol's (intake.go), without its "\r\n". A nonzero CAS makes set, add and replace compare-and-swaps, and
-// append and prepend conditional on it, as in memcached.
+// as the text protocol's (intake.go), without its "\r\n". A nonzero CAS
+// makes set, add and replace compare-and-swaps, and append and prepend
+// conditional on it, as in memcached.
 func (c *conn) binStore(req *binRequest, mode protocol.StoreMode) error {
 	vlen := req.h.ValueLen()
 	var flags, exptime uint32
@@ -237,7 +238,7 @@ func (c *conn) binStore(req *binRequest, mode protocol.StoreMode) error {
 	if req.h.CAS != 0 && mode != protocol.ModeAppend && mode != protocol.ModePrepend {
 		commit = protocol.ModeCAS
 	}
-	o := store.SetOptions{Mode: engineMode(commit), CAS: req.h.CAS}
+	o := store.SetOptions{CAS: req.h.CAS}
 	result, cas, err := c.fill(st, res, &b, commit, &o)
 	if err != nil {
 		return err

@@ -147,3 +147,13 @@ func (c *conn) readData(v []byte) error {
 	}
 	return nil
 }
+
+// readBlock fills v from the data block. A binary block is read without
+// sending the replies owed, as memcached does.
+func (c *conn) readBlock(v []byte, text bool) error {
+	if text {
+		return c.readData(v)
+	}
+	_, err := io.ReadFull(c.r, v)
+	return err
+}

@@ -2,7 +2,6 @@ package node
 
 import (
 	"errors"
-	"io"
 
 	"github.com/shoal-cache/shoal/node/internal/store"
 	"github.com/shoal-cache/shoal/protocol"
@@ -36,8 +35,8 @@ func (c *conn) reserve(st *store.Store, b *dataBlock) (store.Reservation, error)
 	return res, err
 }
 
-// fill reads b into its reservation and commits it as o says, reporting the
-// outcome as the command mode. A joined value (append, prepend) that cannot
+// fill reads b into its reservation and commits it in mode, with the
+// other options o gives, reporting the outcome to the observers. A joined value (append, prepend) that cannot
 // be allocated is NotStored, as memcached has it, and is not counted as a
 // failed allocation. An error is the connection's (errBadChunk for a text
 // block not ended by "\r\n"); the reservation is then cancelled.
@@ -48,22 +47,13 @@ func (c *conn) fill(st *store.Store, res store.Reservation, b *dataBlock, mode p
 		st.Cancel(res)
 		return store.NotStored, 0, err
 	}
+	o.Mode = engineMode(mode)
 	result, cas, err := st.CommitWith(res, o)
 	if err != nil {
 		result = store.NotStored
 	}
 	c.observeStore(key, mode, storeStatus[result], b.size, relativeTTL(b.exptime))
 	return result, cas, nil
-}
-
-// readBlock fills v from the data block. A binary block is read without
-// sending the replies owed, as memcached does.
-func (c *conn) readBlock(v []byte, text bool) error {
-	if text {
-		return c.readData(v)
-	}
-	_, err := io.ReadFull(c.r, v)
-	return err
 }
 
 // countStoreFailure counts an item that could not be allocated: too large

@@ -218,13 +218,14 @@ func (c *conn) update(tokens [][]byte, mode protocol.StoreMode) error {
 	if st == nil {
 		return c.swallow(cmd.Bytes + 2)
 	}
-	b := dataBlock{key: cmd.Key, flags: cmd.Flags, exptime: int64(cmd.Exptime), size: cmd.Bytes, mode: mode, text: true}
+	b := dataBlock{key: cmd.Key, flags: cmd.Flags, exptime: int64(cmd.Exptime), size: cmd.Bytes,
+		mode: mode, text: true}
 	res, err := c.reserve(st, &b)
 	if err != nil {
 		c.storeError(err)
 		return c.swallow(cmd.Bytes + 2)
 	}
-	o := store.SetOptions{Mode: engineMode(mode), CAS: cmd.CAS}
+	o := store.SetOptions{CAS: cmd.CAS}
 	result, _, err := c.fill(st, res, &b, mode, &o)
 	if err != nil {
 		return c.textBlockError(err)
