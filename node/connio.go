@@ -138,11 +138,14 @@ func (c *conn) readData(v []byte) error {
 	if _, err := io.ReadFull(c.r, v); err != nil {
 		return err
 	}
-	var end [2]byte
-	if _, err := io.ReadFull(c.r, end[:]); err != nil {
+	// Peeked, not read into an array: through io.Reader the array would
+	// escape, an allocation per set.
+	end, err := c.r.Peek(2)
+	if err != nil {
 		return err
 	}
-	if end != [2]byte{'\r', '\n'} {
+	_, _ = c.r.Discard(2)
+	if end[0] != '\r' || end[1] != '\n' {
 		return errBadChunk
 	}
 	return nil
