@@ -83,3 +83,36 @@ func watchClassless(lines []string) []string {
 }
 
 var watchClass = regexp.MustCompile(`clsid=[0-9]+`)
+
+// A binary set whose value is longer than the read buffer is reported to
+// watch (and stats detail) under its key, which the value's read moves out
+// of the buffer, as memcached reports it.
+func TestBinaryLongSetIsWatchedByKey(t *testing.T) {
+	value := strings.Repeat("v", 20000) // the read buffer holds 16 KB
+	set := "\x80\x01\x00\x02\x08\x00\x00\x00\x00\x00\x4e\x2a\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00" +
+		"\x00\x00\x00\x00\x00\x00\x00\x00bk" + value
+	for _, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", conformance.Memcached(t)}} {
+		wc, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer wc.Close()
+		r := bufio.NewReader(wc)
+		_, _ = wc.Write([]byte("watch mutations\r\n"))
+		_ = wc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if ok, err := r.ReadString('\n'); ok != "OK\r\n" {
+			t.Fatalf("%s: watch answered %q, %v", p.name, ok, err)
+		}
+		b := conformance.DialTB(t, p.addr)
+		if err := b.Send([]byte(set)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, err := b.Await(5*time.Second, func(got []byte) bool { return len(got) >= 24 }); err != nil || got[0] != 0x81 || got[7] != 0 {
+			t.Fatalf("%s: set replied %q, %v", p.name, got, err)
+		}
+		want := []string{"type=item_store key=bk status=stored cmd=set ttl=0 clsid=N size=20000"}
+		if lines := watchClassless(watchLines(t, p.name, r, wc, 1)); !slices.Equal(lines, want) {
+			t.Errorf("%s: watch lines\n  %q\nwant\n  %q", p.name, lines, want)
+		}
+	}
+}
