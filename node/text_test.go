@@ -244,7 +244,7 @@ type peer struct{ name, addr string }
 
 // checkCases runs every case against every peer and reports any peer whose
 // reply is not the expected one.
-func checkCases(t *testing.T, peers []peer, cases []textCase) {
+func checkCases[C conformance.Case](t *testing.T, peers []peer, cases []C) {
 	t.Helper()
 	ps := make([]conformance.Peer, len(peers))
 	for i, p := range peers {

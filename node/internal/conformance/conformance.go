@@ -117,6 +117,19 @@ func (s *Session) Await(within time.Duration, done func(got []byte) bool) ([]byt
 	}
 }
 
+// AwaitQuiet reads until the server has sent nothing for quiet (Silent),
+// or closes the connection, and returns every byte received.
+func (s *Session) AwaitQuiet(quiet time.Duration) ([]byte, Ending, error) {
+	var got []byte
+	for {
+		b, end, err := s.Await(quiet, func(b []byte) bool { return len(b) > 0 })
+		got = append(got, b...)
+		if end != Complete {
+			return got, end, err
+		}
+	}
+}
+
 // A Case is one conformance case, run on a new session to each peer.
 type Case interface {
 	Name() string
