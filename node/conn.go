@@ -2,7 +2,6 @@ package node
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -124,6 +123,10 @@ func (c *conn) end(err error) {
 	c.s.forget(c)
 }
 
+// serve runs c's requests, one protocol's, until it has none to read and
+// must wait, or ends. Replies are buffered and sent when c has nothing more
+// to read (or when a protocol sends them sooner), so pipelined requests get
+// batched replies.
 func (c *conn) serve() error {
 	if !c.started {
 		if err := c.begin(); err != nil {
@@ -131,15 +134,15 @@ func (c *conn) serve() error {
 		}
 	}
 	c.takeLease()
-	if c.binary {
-		return c.serveBinary()
-	}
 	for {
-		if err := c.textCommand(); err != nil {
-			if !errors.Is(err, errPark) {
-				_ = c.w.Flush()
-			}
-			return err
+		var err error
+		if c.binary {
+			err = c.binaryRequest()
+		} else {
+			err = c.textCommand()
+		}
+		if err != nil {
+			return c.stopServing(err)
 		}
 		c.fromPoll = false
 		if c.r.Buffered() == 0 {
@@ -151,6 +154,18 @@ func (c *conn) serve() error {
 			}
 		}
 	}
+}
+
+// stopServing sends the replies buffered before a request's error, unless
+// it parks c (which then holds none) or drops it unanswered (errDrop).
+func (c *conn) stopServing(err error) error {
+	switch {
+	case errors.Is(err, errDrop):
+		return errClose
+	case !errors.Is(err, errPark):
+		_ = c.w.Flush()
+	}
+	return err
 }
 
 // begin runs the TLS handshake and reads the first byte, which chooses the
@@ -304,97 +319,4 @@ func (c *conn) wake() {
 		_ = c.sock.SetReadDeadline(time.Now())
 	}
 	c.wakeMu.Unlock()
-}
-
-// readMore reads more of a request whose start is buffered. With nothing
-// to read it sends the replies owed and parks, the partial request kept.
-func (c *conn) readMore() error {
-	err := c.readNow()
-	if !errors.Is(err, errWouldBlock) {
-		return err
-	}
-	if err := c.w.Flush(); err != nil {
-		return err
-	}
-	return errPark
-}
-
-// readLine returns the next command line without its line ending. Like
-// memcached, it closes the connection when more than protocol.MaxLineLen
-// bytes have arrived without a newline, unless they start a get, which may
-// run to maxGetLine. Each byte is scanned for the newline once.
-func (c *conn) readLine() ([]byte, error) {
-	scanned := 0
-	for {
-		buf, _ := c.r.Peek(c.r.Buffered())
-		if i := bytes.IndexByte(buf[scanned:], '\n'); i >= 0 {
-			// buf stays valid until the next read; Discard only advances.
-			_, _ = c.r.Discard(scanned + i + 1)
-			return trimEOL(buf[:scanned+i+1]), nil
-		}
-		scanned = len(buf)
-		if len(buf) > protocol.MaxLineLen && !isGet(buf) {
-			return nil, errClose
-		}
-		if len(buf) == c.r.Size() {
-			return c.readLongGet()
-		}
-		if err := c.readMore(); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// readLongGet reads a get line longer than the read buffer.
-func (c *conn) readLongGet() ([]byte, error) {
-	c.long = c.long[:0]
-	for {
-		line, err := c.r.ReadSlice('\n')
-		c.long = append(c.long, line...)
-		if len(c.long) > maxGetLine {
-			return nil, errClose
-		}
-		if err == nil {
-			return trimEOL(c.long), nil
-		}
-		if err != bufio.ErrBufferFull {
-			return nil, err
-		}
-	}
-}
-
-func isGet(line []byte) bool {
-	line = bytes.TrimLeft(line, " ")
-	return bytes.HasPrefix(line, []byte("get ")) || bytes.HasPrefix(line, []byte("gets "))
-}
-
-func trimEOL(line []byte) []byte {
-	line = line[:len(line)-1]
-	if len(line) > 0 && line[len(line)-1] == '\r' {
-		line = line[:len(line)-1]
-	}
-	return line
-}
-
-// reply writes a whole reply unless the command asked for none.
-func (c *conn) reply(b []byte) {
-	if c.noreply {
-		return
-	}
-	c.write(b)
-}
-
-func (c *conn) write(b []byte) {
-	_, _ = c.w.Write(b) // a write error surfaces at the next Flush
-}
-
-// peekRequest returns the next n bytes, which start a request, without
-// consuming them; when they are not all there yet it parks (readMore).
-func (c *conn) peekRequest(n int) ([]byte, error) {
-	for c.r.Buffered() < n {
-		if err := c.readMore(); err != nil {
-			return nil, err
-		}
-	}
-	return c.r.Peek(n)
 }
