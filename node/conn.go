@@ -66,7 +66,10 @@ type conn struct {
 	fromPoll bool // dispatched by the epoll set, no request read since
 	inEpoll  bool // its descriptor is registered in the epoll set
 
-	waitStarted bool // waitFor began a wait (the server was not draining)
+	waitStarted bool  // waitFor began a wait (the server was not draining)
+	waiting     bool  // servePolled's callback asked to wait (polled.go)
+	polled      error // why servePolled's callback ended it
+	polledFn    func(uintptr) bool
 
 	counts  *trafficShard // its share of the server's per-request counters
 	tokens  [][]byte      // the lease's token array
@@ -86,7 +89,8 @@ func newConn(s *Server, nc net.Conn, useTLS bool) (*conn, error) {
 		return nil, err
 	}
 	c := &conn{s: s, nc: sk, sock: sk, id: id, counts: counts}
-	sk.beforeWait = c.waitFor // made once: a method value per wait would allocate
+	// Method values made once: one per wait would allocate.
+	sk.beforeWait, c.polledFn = c.waitFor, c.polledStep
 	if useTLS {
 		c.nc = tls.Server(sk, s.tls.front)
 	}
@@ -135,6 +139,11 @@ func (c *conn) serve() error {
 	}
 	c.takeLease()
 	for {
+		if c.plain() {
+			if err := c.servePolled(); !errors.Is(err, errUnframed) {
+				return err
+			}
+		}
 		var err error
 		if c.binary {
 			err = c.binaryRequest()
@@ -145,7 +154,7 @@ func (c *conn) serve() error {
 			return c.stopServing(err)
 		}
 		c.fromPoll = false
-		if c.r.Buffered() == 0 {
+		if c.r.Buffered() == 0 && !c.plain() {
 			if err := c.w.Flush(); err != nil {
 				return err
 			}

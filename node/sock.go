@@ -46,6 +46,8 @@ type sock struct {
 	beforeWait func() bool
 	readWaitFn func(uintptr) bool
 	waited     bool
+
+	inPoll bool // inside servePolled's callback: Read may not read
 }
 
 func newSock(nc net.Conn, counts *trafficShard) (*sock, error) {
@@ -68,6 +70,11 @@ func newSock(nc net.Conn, counts *trafficShard) (*sock, error) {
 }
 
 func (s *sock) Read(b []byte) (int, error) {
+	if s.inPoll {
+		// Inside servePolled's callback, which runs only requests wholly
+		// buffered: a read there would wait on the poller it is in.
+		return 0, errWouldBlock
+	}
 	if !s.noWait {
 		n, err := s.Conn.Read(b)
 		s.counts.read.Add(uint64(n))
@@ -77,6 +84,17 @@ func (s *sock) Read(b []byte) (int, error) {
 	if err := s.raw.Read(s.readFn); err != nil {
 		return 0, err
 	}
+	n, err := s.n, s.err
+	s.buf = nil
+	s.counts.read.Add(uint64(n))
+	return n, err
+}
+
+// readInto is one read(2) into b that does not wait, on the descriptor
+// the poller's callback was given.
+func (s *sock) readInto(fd uintptr, b []byte) (int, error) {
+	s.buf, s.n, s.err = b, 0, nil
+	s.readNow(fd)
 	n, err := s.n, s.err
 	s.buf = nil
 	s.counts.read.Add(uint64(n))
