@@ -43,9 +43,11 @@ const (
 // has something to do: one runs its requests, reading them into a leased
 // buffer (lease.go) and writing replies into a leased buffer flushed
 // whenever it has nothing more to read, so pipelined requests get batched
-// replies. Between requests it waits on Go's poller holding no buffer, and
-// once it has waited a sweep (poller.go) it is parked in the server's epoll
-// set with neither goroutine nor buffer, until it is readable again.
+// replies. Requests wholly read are run from inside a wait on Go's poller,
+// which it then re-enters without a read that finds nothing (polled.go).
+// Between requests it waits there holding no buffer, and once it has waited
+// a sweep (poller.go) it is parked in the server's epoll set with neither
+// goroutine nor buffer, until it is readable again.
 type conn struct {
 	s       *Server
 	nc      net.Conn // what the protocols read and write: sock, or TLS over it
@@ -61,15 +63,14 @@ type conn struct {
 	state    atomic.Int32
 	waitGen  atomic.Uint64 // the sweep during which it began to wait
 	wakeMu   sync.Mutex    // held while the sweeper sets a deadline to wake it
-	started  bool          // TLS handshake done and protocol chosen
+	started  bool          // its protocol chosen, from the first byte
 	binary   bool
 	fromPoll bool // dispatched by the epoll set, no request read since
 	inEpoll  bool // its descriptor is registered in the epoll set
 
-	waitStarted bool  // waitFor began a wait (the server was not draining)
-	waiting     bool  // servePolled's callback asked to wait (polled.go)
-	polled      error // why servePolled's callback ended it
-	polledFn    func(uintptr) bool
+	waiting  bool  // servePolled's callback asked to wait (polled.go)
+	polled   error // why servePolled's callback ended it
+	polledFn func(uintptr) bool
 
 	counts  *trafficShard // its share of the server's per-request counters
 	tokens  [][]byte      // the lease's token array
@@ -89,8 +90,7 @@ func newConn(s *Server, nc net.Conn, useTLS bool) (*conn, error) {
 		return nil, err
 	}
 	c := &conn{s: s, nc: sk, sock: sk, id: id, counts: counts}
-	// Method values made once: one per wait would allocate.
-	sk.beforeWait, c.polledFn = c.waitFor, c.polledStep
+	c.polledFn = c.polledStep // made once: a method value per wait would allocate
 	if useTLS {
 		c.nc = tls.Server(sk, s.tls.front)
 	}
@@ -132,37 +132,27 @@ func (c *conn) end(err error) {
 // to read (or when a protocol sends them sooner), so pipelined requests get
 // batched replies.
 func (c *conn) serve() error {
-	if !c.started {
-		if err := c.begin(); err != nil {
-			return err
-		}
+	if err := c.handshake(); err != nil {
+		return err
 	}
 	c.takeLease()
 	for {
-		if c.plain() {
-			if err := c.servePolled(); !errors.Is(err, errUnframed) {
-				return err
-			}
+		if err := c.servePolled(); !errors.Is(err, errUnframed) {
+			return err
 		}
-		var err error
-		if c.binary {
-			err = c.binaryRequest()
-		} else {
-			err = c.textCommand()
-		}
-		if err != nil {
+		if err := c.request(); err != nil {
 			return c.stopServing(err)
 		}
 		c.fromPoll = false
-		if c.r.Buffered() == 0 && !c.plain() {
-			if err := c.w.Flush(); err != nil {
-				return err
-			}
-			if _, err := c.waitForInput(); err != nil {
-				return err
-			}
-		}
 	}
+}
+
+// request runs the next request of c's protocol.
+func (c *conn) request() error {
+	if c.binary {
+		return c.binaryRequest()
+	}
+	return c.textCommand()
 }
 
 // stopServing sends the replies buffered before a request's error, unless
@@ -177,34 +167,30 @@ func (c *conn) stopServing(err error) error {
 	return err
 }
 
-// begin runs the TLS handshake and reads the first byte, which chooses the
-// protocol under -B auto.
-func (c *conn) begin() error {
-	if tc, ok := c.nc.(*tls.Conn); ok {
-		// Idle until the handshake is done: Shutdown need not wait for a
-		// client that never finishes it.
-		c.idle.Store(true)
-		err := c.s.tls.handshake(tc)
-		c.idle.Store(false)
-		if err != nil {
-			return err
-		}
+// handshake runs the TLS handshake, if c has one still to run.
+func (c *conn) handshake() error {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok || tc.ConnectionState().HandshakeComplete {
+		return nil
 	}
-	c.takeLease()
-	first, err := c.waitForInput()
-	if err != nil {
-		return err
-	}
+	// Idle until the handshake is done: Shutdown need not wait for a
+	// client that never finishes it.
+	c.idle.Store(true)
+	defer c.idle.Store(false)
+	return c.s.tls.handshake(tc)
+}
+
+// choose picks c's protocol from the first byte it sent, under -B auto;
+// -B binary reads binary headers whatever comes (memcached closes on the
+// first with a wrong magic), -B ascii reads text lines whatever comes.
+func (c *conn) choose(first byte) {
 	c.started = true
-	// -B binary reads binary headers whatever comes (memcached closes on the
-	// first with a wrong magic); -B ascii reads text lines whatever comes.
 	switch c.s.protocol() {
 	case "binary":
 		c.binary = true
 	case "auto":
 		c.binary = first == protocol.BinaryRequestMagic
 	}
-	return nil
 }
 
 // readNow reads what the socket has without waiting for more: errWouldBlock
@@ -217,76 +203,6 @@ func (c *conn) readNow() error {
 		return nil // an error with the bytes comes again at the next read
 	}
 	return err
-}
-
-// waitForInput returns the next byte unread, waiting for one if need be.
-// The caller has flushed. While it waits the connection holds no buffer and
-// counts as idle, so that Shutdown may close it; a connection the epoll set
-// woke for nothing, or that has waited a sweep, parks instead (errPark).
-func (c *conn) waitForInput() (byte, error) {
-	for c.r.Buffered() == 0 {
-		var err error
-		if c.fromPoll || c.nc != net.Conn(c.sock) {
-			err = c.readNow()
-		} else {
-			err = c.readOrWait()
-		}
-		if err == nil {
-			continue
-		}
-		if !errors.Is(err, errWouldBlock) {
-			if c.s.draining.Load() {
-				return 0, errClose
-			}
-			return 0, err
-		}
-		if c.fromPoll {
-			return 0, errPark
-		}
-		c.returnLease()
-		if c.beginWait() {
-			err = c.endWait(c.sock.waitReadable())
-		} else {
-			err = errClose
-		}
-		c.takeLease()
-		if err != nil {
-			return 0, err
-		}
-	}
-	c.lastCmd.Store(time.Now().UnixNano())
-	b, _ := c.r.Peek(1)
-	return b[0], nil
-}
-
-// readOrWait reads what a plain socket has or, if it has nothing, waits
-// for it to become readable, in one wait on Go's poller (sock.readOrWait):
-// a read that found nothing followed by a separate wait would lose the
-// readiness the poller reports in between, and the connection would sleep
-// until the sweeper woke it. Before waiting the lease goes back (waitFor).
-func (c *conn) readOrWait() error {
-	n, waited, err := c.sock.readOrWait(c.r.space())
-	if !waited {
-		c.r.added(n)
-		if n > 0 {
-			return nil
-		}
-		return err
-	}
-	c.takeLease()
-	if !c.waitStarted {
-		return errClose // draining: waitFor did not wait
-	}
-	return c.endWait(err)
-}
-
-// waitFor is called by the sock, inside its wait, once it has found
-// nothing to read: the connection gives its lease back and is waiting.
-// It reports false (do not wait) when the server is draining.
-func (c *conn) waitFor() bool {
-	c.returnLease()
-	c.waitStarted = c.beginWait()
-	return c.waitStarted
 }
 
 // beginWait marks c waiting on Go's poller, where the sweeper may wake it

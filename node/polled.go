@@ -18,8 +18,10 @@ import (
 // straight away, with no readiness reset since that read. Only requests
 // whose bytes are all buffered run there (framed.go): one that needs more
 // bytes, or a command that keeps the connection (watch), is handed back to
-// serve, which runs it as before. TLS connections are not served so: their
-// reads go through crypto/tls.
+// serve, which runs it as before. TLS connections are served so too, their
+// records read through crypto/tls from inside the callback; for them a read
+// that finds nothing comes before each wait (a short read does not show
+// that the socket is empty), but in the same wait, so nothing is lost.
 
 // errUnframed is servePolled's answer when the buffer holds the start of a
 // request it cannot run without reading more: serve runs it.
@@ -29,8 +31,7 @@ var errUnframed = errors.New("request not all buffered")
 // wait as readiness ended it too: the connection parks or closes.
 var errWoken = errors.New("woken while waiting")
 
-// plain says whether c is served by servePolled: a socket read directly,
-// not through TLS.
+// plain says whether c's socket is read directly, not through TLS.
 func (c *conn) plain() bool { return c.nc == net.Conn(c.sock) }
 
 // servePolled serves c's framed requests and waits for more, in one wait on
@@ -67,14 +68,12 @@ func (c *conn) polledStep(fd uintptr) bool {
 		c.takeLease()
 	}
 	for {
-		space := c.r.space()
-		if len(space) == 0 {
+		if len(c.r.space()) == 0 {
 			c.polled = errUnframed // a request longer than the buffer
 			return true
 		}
-		n, err := c.sock.readInto(fd, space)
+		n, drained, err := c.readPolled(fd)
 		if n > 0 {
-			c.r.added(n)
 			c.lastCmd.Store(time.Now().UnixNano())
 		} else if !errors.Is(err, errWouldBlock) {
 			c.polled = err
@@ -85,28 +84,40 @@ func (c *conn) polledStep(fd uintptr) bool {
 			return true
 		}
 		switch {
-		case c.r.Buffered() > 0 && n == len(space) && n > 0:
-			continue // a full read: there may be more of the request
+		case !drained:
+			continue // there may be more
 		case c.r.Buffered() > 0:
-			c.polled = errUnframed
+			c.polled = errUnframed // the start of a request, and no more for now
 			return true
-		case n == len(space) && n > 0:
-			continue
 		}
 		return c.waitPolled()
 	}
 }
 
-// runFramed runs every request wholly buffered.
+// readPolled reads once, without waiting, into c's buffer, and says
+// whether the socket is known to be empty now. A plain read that came back
+// short emptied it; under TLS, a record is decrypted at a time, so only a
+// read that found nothing says so.
+func (c *conn) readPolled(fd uintptr) (n int, drained bool, err error) {
+	if !c.plain() {
+		n, err = c.r.fill() // crypto/tls reads the sock, which reads at once (inPoll)
+		return n, n == 0 && errors.Is(err, errWouldBlock), err
+	}
+	space := c.r.space()
+	n, err = c.sock.readInto(fd, space)
+	c.r.added(n)
+	return n, n < len(space), err
+}
+
+// runFramed runs every request wholly buffered, choosing c's protocol
+// first if its first byte has just come.
 func (c *conn) runFramed() error {
+	if !c.started && c.r.Buffered() > 0 {
+		b, _ := c.r.Peek(1)
+		c.choose(b[0])
+	}
 	for c.r.Buffered() > 0 && c.framed() {
-		var err error
-		if c.binary {
-			err = c.binaryRequest()
-		} else {
-			err = c.textCommand()
-		}
-		if err != nil {
+		if err := c.request(); err != nil {
 			return c.stopServing(err)
 		}
 		c.fromPoll = false

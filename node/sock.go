@@ -30,24 +30,16 @@ func (wouldBlock) Temporary() bool { return true }
 // the sock. It counts the bytes read and written, once per system call.
 type sock struct {
 	net.Conn
-	raw      syscall.RawConn
-	fd       int
-	counts   *trafficShard
-	noWait   bool // Read returns errWouldBlock instead of waiting
-	readFn   func(uintptr) bool
-	waitFn   func(uintptr) bool
-	buf      []byte // the Read in progress without waiting
-	n        int
-	err      error
-	waitedFd bool
+	raw    syscall.RawConn
+	fd     int
+	counts *trafficShard
+	noWait bool // Read returns errWouldBlock instead of waiting
+	readFn func(uintptr) bool
+	buf    []byte // the Read in progress without waiting
+	n      int
+	err    error
 
-	// readOrWait's: the connection's hook, called in the wait once the
-	// socket had nothing (false: do not wait), and whether it waited.
-	beforeWait func() bool
-	readWaitFn func(uintptr) bool
-	waited     bool
-
-	inPoll bool // inside servePolled's callback: Read may not read
+	inPoll bool // inside servePolled's callback: Read reads at once, on its descriptor
 }
 
 func newSock(nc net.Conn, counts *trafficShard) (*sock, error) {
@@ -65,15 +57,15 @@ func newSock(nc net.Conn, counts *trafficShard) (*sock, error) {
 	}
 	// Method values made once: a closure per read would be an allocation
 	// per request.
-	s.readFn, s.waitFn, s.readWaitFn = s.readNow, s.waitReady, s.readElseWait
+	s.readFn = s.readNow
 	return s, nil
 }
 
 func (s *sock) Read(b []byte) (int, error) {
 	if s.inPoll {
-		// Inside servePolled's callback, which runs only requests wholly
-		// buffered: a read there would wait on the poller it is in.
-		return 0, errWouldBlock
+		// Inside servePolled's callback: a read that waited would wait on
+		// the poller it is in.
+		return s.readInto(uintptr(s.fd), b)
 	}
 	if !s.noWait {
 		n, err := s.Conn.Read(b)
@@ -119,54 +111,6 @@ func (s *sock) readNow(fd uintptr) bool {
 		}
 		return true
 	}
-}
-
-// readOrWait reads into b what the socket has, without waiting; if it has
-// nothing, it calls beforeWait and, unless that says not to, waits until
-// the socket may be readable (waited is then true, and nothing was read).
-// The read and the wait are one wait on Go's poller: its readiness
-// notice, had it come between a read that found nothing and a wait begun
-// afterwards, would be cleared by that wait's start and lost.
-func (s *sock) readOrWait(b []byte) (n int, waited bool, err error) {
-	s.buf, s.n, s.err, s.waited = b, 0, nil, false
-	err = s.raw.Read(s.readWaitFn)
-	s.buf = nil
-	if s.waited {
-		return 0, true, err
-	}
-	s.counts.read.Add(uint64(s.n))
-	if err == nil {
-		err = s.err
-	}
-	return s.n, false, err
-}
-
-func (s *sock) readElseWait(fd uintptr) bool {
-	if s.waited {
-		return true // readable (or woken): the caller reads again
-	}
-	s.readNow(fd)
-	if s.err != errWouldBlock {
-		return true
-	}
-	s.waited, s.buf = true, nil
-	return !s.beforeWait()
-}
-
-// waitReadable parks the calling goroutine on Go's poller until the socket
-// may have something to read (it may wake without: callers read to see),
-// its read deadline passes, or it is closed. It holds no buffer meanwhile.
-func (s *sock) waitReadable() error {
-	s.waitedFd = false
-	return s.raw.Read(s.waitFn)
-}
-
-// waitReady is called before and after waiting: the first call asks to
-// wait, the second ends it.
-func (s *sock) waitReady(uintptr) bool {
-	done := s.waitedFd
-	s.waitedFd = true
-	return done
 }
 
 func (s *sock) Write(b []byte) (int, error) {
