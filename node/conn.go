@@ -69,6 +69,7 @@ type conn struct {
 	inEpoll  bool // its descriptor is registered in the epoll set
 
 	waiting  bool  // servePolled's callback asked to wait (polled.go)
+	lineEnd  int   // the next line's length with its newline, if framed found it
 	polled   error // why servePolled's callback ended it
 	polledFn func(uintptr) bool
 

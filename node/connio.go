@@ -35,6 +35,12 @@ func (c *conn) readMore() error {
 // bytes have arrived without a newline, unless they start a get, which may
 // run to maxGetLine. Each byte is scanned for the newline once.
 func (c *conn) readLine() ([]byte, error) {
+	if n := c.lineEnd; n > 0 { // framed found it
+		c.lineEnd = 0
+		buf, _ := c.r.Peek(n)
+		_, _ = c.r.Discard(n)
+		return trimEOL(buf), nil
+	}
 	scanned := 0
 	for {
 		buf, _ := c.r.Peek(c.r.Buffered())

@@ -17,7 +17,11 @@ func (c *conn) framed() bool {
 	if c.binary {
 		return binaryFramed(buf)
 	}
-	return textFramed(buf)
+	ok, eol := textFramed(buf)
+	if ok {
+		c.lineEnd = eol + 1 // readLine need not look for it again
+	}
+	return ok
 }
 
 // binaryFramed: a header with the request magic, and its whole body.
@@ -31,12 +35,17 @@ func binaryFramed(buf []byte) bool {
 
 // textFramed: a whole line and, for a storage command (set, add, replace,
 // append, prepend, cas; meta's ms), the data block and its "\r\n", which
-// the command reads or, refusing the item, swallows.
-func textFramed(buf []byte) bool {
+// the command reads or, refusing the item, swallows. eol is where the
+// line's newline is.
+func textFramed(buf []byte) (ok bool, eol int) {
 	end := bytes.IndexByte(buf, '\n')
 	if end < 0 {
-		return false
+		return false, end
 	}
+	return lineFramed(buf, end), end
+}
+
+func lineFramed(buf []byte, end int) bool {
 	line := bytes.TrimSuffix(buf[:end], []byte("\r"))
 	var sizeAt int // the token that gives the block's length
 	switch cmd, _ := token(line, 0); string(cmd) {

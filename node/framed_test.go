@@ -33,7 +33,7 @@ func TestTextFramed(t *testing.T) {
 		{"watch fetchers\r\n", false},
 	}
 	for _, tt := range tests {
-		if got := textFramed([]byte(tt.buf)); got != tt.want {
+		if got, _ := textFramed([]byte(tt.buf)); got != tt.want {
 			t.Errorf("textFramed(%q) = %v; want %v", tt.buf, got, tt.want)
 		}
 	}
