@@ -252,3 +252,23 @@ func TestTableSince(t *testing.T) {
 		t.Errorf("a node back in the list is %s since %d; want active since 11", e.State, e.Since)
 	}
 }
+
+// TestTakeoverWaitsForATable: a member that becomes coordinator while the
+// others do not answer its pulls (too slow, under load) does not publish a
+// table of its own, which would place every node afresh, until it has
+// tried maxSyncTries rounds; then it takes over without one.
+func TestTakeoverWaitsForATable(t *testing.T) {
+	m := offline(t, "ep", RoleEndpoint)
+	m.cfg.Timing.SyncTimeout = 10 * time.Millisecond
+	m.addPeer("n1", nodeMeta("n1"))
+	for round := 1; round <= maxSyncTries; round++ {
+		m.reconcile()
+		if m.coordinating || m.version() != 0 {
+			t.Fatalf("round %d without an answer: coordinating %v, version %d", round, m.coordinating, m.version())
+		}
+	}
+	m.reconcile()
+	if !m.coordinating || m.version() == 0 {
+		t.Fatalf("after %d rounds without an answer: coordinating %v, version %d; want a table of its own", maxSyncTries, m.coordinating, m.version())
+	}
+}
