@@ -60,11 +60,16 @@ clean:
 # server pinned to CPU 0, the load generator to CPU 1, the issue's five
 # workloads in alternation for three rounds (about 3 minutes). It writes
 # bench/results/latest.{md,svg,json}. COMPARE_FLAGS passes options to
-# bench/compare, e.g. COMPARE_FLAGS='--duration 2s --rounds 1'.
+# bench/compare, e.g. COMPARE_FLAGS='--duration 2s --rounds 1';
+# COMPARE_FLAGS='--syscalls' also counts each server's system calls per op
+# (perf stat, from Debian's linux-perf, installed then).
 bench-compare: build
 	@command -v memcached >/dev/null 2>&1 || { \
 		echo "installing memcached"; \
 		apt-get update -qq && apt-get install -y -qq memcached >/dev/null; }
+	@if [ -n "$(findstring --syscalls,$(COMPARE_FLAGS))" ] && ! command -v perf >/dev/null 2>&1; then \
+		echo "installing linux-perf"; \
+		apt-get update -qq && apt-get install -y -qq linux-perf >/dev/null; fi
 	$(GO) build -o bin/shoal-compare ./bench/compare
 	taskset -c 1 ./bin/shoal-compare --shoal ./$(BIN) --memcached "$$(command -v memcached)" \
 		--server-cpu 0 --out bench/results $(COMPARE_FLAGS)

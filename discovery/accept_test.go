@@ -141,7 +141,8 @@ func TestCoordinatorOnlyLearnsVersionsFromOthers(t *testing.T) {
 
 func TestNumbering(t *testing.T) {
 	m := offline(t, "ep", RoleEndpoint)
-	t0, _ := (&table{}).next(nodes("a"), []string{"ep", "a"})
+	t0, _ := (&table{}).next(nodes("a:joining"), []string{"ep", "a"})
+	t0, _ = t0.next(nodes("a:active#1"), []string{"ep", "a"})
 	slot, _ := t0.slotOf("ep")
 	step := func(want uint64) {
 		t.Helper()
@@ -228,20 +229,46 @@ func TestAssignSlots(t *testing.T) {
 func TestTableSince(t *testing.T) {
 	from := tableOf("a@0:active b@1:active c@2:joining")
 	from.Nodes[0].Since, from.Nodes[1].Since = 3, 4
-	got, _ := from.next(nodes("a", "b:leaving", "c", "d"), nil)
+	got, _ := from.next(nodes("a", "b:leaving", "c:active#1", "d:joining"), nil)
 	got.Version = 9
 	got.stamp()
-	want := map[string]uint64{"a": 3, "b": 0, "c": 9, "d": 9}
+	want := map[string]uint64{"a": 3, "b": 0, "c": 9, "d": 0}
 	for _, e := range got.Nodes {
 		if e.Since != want[e.Name] {
 			t.Errorf("%s (%s) since %d; want %d", e.Name, e.State, e.Since, want[e.Name])
 		}
 	}
-	back, _ := got.next(nodes("a", "c", "d"), nil) // b gone; then back active
-	again, _ := back.next(nodes("a", "b", "c", "d"), nil)
+	// b gone; then back, saying it is active: held joining until it
+	// declares itself active again, then active since that table.
+	back, _ := got.next(nodes("a", "c", "d"), nil)
+	held, _ := back.next(nodes("a", "b:active#1", "c", "d"), nil)
+	if e, _ := held.find("b"); e.State != protocol.StateJoining || e.Since != 0 {
+		t.Errorf("a node back in the list saying it is active is %s since %d; want joining since 0", e.State, e.Since)
+	}
+	again, _ := held.next(nodes("a", "b:active#2", "c", "d"), nil)
 	again.Version = 11
 	again.stamp()
-	if e, _ := again.find("b"); e.Since != 11 {
-		t.Errorf("a node back in the list is active since %d; want 11", e.Since)
+	if e, _ := again.find("b"); e.State != protocol.StateActive || e.Since != 11 {
+		t.Errorf("a node back in the list is %s since %d; want active since 11", e.State, e.Since)
+	}
+}
+
+// TestTakeoverWaitsForATable: a member that becomes coordinator while the
+// others do not answer its pulls (too slow, under load) does not publish a
+// table of its own, which would place every node afresh, until it has
+// tried maxSyncTries rounds; then it takes over without one.
+func TestTakeoverWaitsForATable(t *testing.T) {
+	m := offline(t, "ep", RoleEndpoint)
+	m.cfg.Timing.SyncTimeout = 10 * time.Millisecond
+	m.addPeer("n1", nodeMeta("n1"))
+	for round := 1; round <= maxSyncTries; round++ {
+		m.reconcile()
+		if m.coordinating || m.version() != 0 {
+			t.Fatalf("round %d without an answer: coordinating %v, version %d", round, m.coordinating, m.version())
+		}
+	}
+	m.reconcile()
+	if !m.coordinating || m.version() == 0 {
+		t.Fatalf("after %d rounds without an answer: coordinating %v, version %d; want a table of its own", maxSyncTries, m.coordinating, m.version())
 	}
 }

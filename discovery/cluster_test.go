@@ -270,6 +270,11 @@ func (c *testCluster) agree(within time.Duration, what string, check func(view) 
 				return fmt.Errorf("%s answers %q, %s answers %q", name, v.raw, firstName, first.raw)
 			}
 		}
+		if first.ext.Version != first.std.version {
+			// Asked in turn: the list changed in between (a node held
+			// joining, then listed active, is two tables in quick order).
+			return fmt.Errorf("%s: the list changed between two reads", firstName)
+		}
 		if err := first.consistent(); err != nil {
 			c.t.Fatalf("%s: %v", firstName, err)
 		}

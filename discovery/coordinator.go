@@ -49,13 +49,25 @@ func (m *Member) reconcile() {
 	if !m.coordinating {
 		// Another member may hold a newer table than ours (we may have
 		// missed the last one of the previous coordinator): get them all
-		// first, so that our first version is above every version out there.
-		m.sync()
+		// first, so that our first version is above every version out there
+		// and our first table keeps the positions theirs give. With no
+		// answer at all (members too slow to answer in time), a table of
+		// our own would place every node afresh: try again at the next
+		// round, a few times, before taking over without one.
+		if asked, answered := m.sync(); asked > 0 && answered == 0 && m.syncTries < maxSyncTries {
+			m.syncTries++
+			return
+		}
+		m.syncTries = 0
 		m.coordinating = true
 		m.term = 0 // a term of our own, above everything we heard of
 	}
 	m.publish()
 }
+
+// maxSyncTries is how many rounds of pulls without a single answer a new
+// coordinator waits through before it takes over without another's table.
+const maxSyncTries = 5
 
 // publish numbers and adopts the next table if the membership changed or
 // another member holds a newer version, and tells every member.
@@ -152,13 +164,13 @@ func (m *Member) liveNodes() []live {
 	var nodes []live
 	m.metaMu.Lock()
 	if me := m.meta; me.Role == RoleNode {
-		nodes = append(nodes, live{Name: m.cfg.Name, Host: me.Host, IP: me.IP, Port: me.Port, State: me.State})
+		nodes = append(nodes, me.live(m.cfg.Name))
 	}
 	m.metaMu.Unlock()
 	m.peersMu.Lock()
 	for name, p := range m.peers {
 		if p.ok && p.meta.Role == RoleNode {
-			nodes = append(nodes, live{Name: name, Host: p.meta.Host, IP: p.meta.IP, Port: p.meta.Port, State: p.meta.State})
+			nodes = append(nodes, p.meta.live(name))
 		}
 	}
 	m.peersMu.Unlock()
@@ -180,15 +192,15 @@ func (m *Member) liveMembers() []string {
 
 // sync pulls every other member's table (pulls marked sync, which consider
 // keeps as the base of our first table) and waits, up to SyncTimeout, for
-// their answers.
-func (m *Member) sync() {
+// their answers. It reports how many it asked and how many answered.
+func (m *Member) sync() (asked, answered int) {
 	peers := m.peerNodes()
 	if len(peers) == 0 {
-		return
+		return 0, 0
 	}
-	answered := make(chan string, len(peers))
+	done := make(chan string, len(peers))
 	m.sendMu.Lock()
-	m.syncing = answered
+	m.syncing = done
 	m.sendMu.Unlock()
 	defer func() {
 		m.sendMu.Lock()
@@ -200,14 +212,16 @@ func (m *Member) sync() {
 	}
 	timeout := time.NewTimer(m.cfg.Timing.SyncTimeout)
 	defer timeout.Stop()
-	for waiting := len(peers); waiting > 0; waiting-- {
+	for answered < len(peers) {
 		select {
-		case <-answered:
+		case <-done:
+			answered++
 		case <-timeout.C:
-			m.log.Debug("pulled tables", zap.Int("missing", waiting), zap.Int("asked", len(peers)))
-			return
+			m.log.Debug("pulled tables", zap.Int("missing", len(peers)-answered), zap.Int("asked", len(peers)))
+			return len(peers), answered
 		case <-m.stop:
-			return
+			return len(peers), answered
 		}
 	}
+	return len(peers), answered
 }

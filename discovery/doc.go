@@ -31,5 +31,7 @@
 // comes back under the same name gets its old position back when it is free;
 // a new node takes the lowest free position. Each node is listed with the
 // version since which it is active, so a node that was dropped learns it
-// even if it never saw the table that dropped it (Config.OnDropped).
+// even if it never saw the table that dropped it (Config.OnDropped). A node
+// that enters the table saying it is active (back from a drop) is listed
+// joining until it has flushed and declared itself active again (admit).
 package discovery

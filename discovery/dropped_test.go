@@ -109,3 +109,54 @@ func TestDropsReported(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldBackNodeFlushesFirst: a node listed joining while it declares
+// itself active (the coordinator holds a returning node back) flushes, and
+// only then declares a later activation, which is what lets the
+// coordinator list it active; a table still holding back an activation it
+// has already passed does not flush it again.
+func TestHeldBackNodeFlushesFirst(t *testing.T) {
+	m := offline(t, "n1", RoleNode)
+	m.meta.State, m.meta.Activations = protocol.StateActive, 3
+	flushed := make(chan uint64, 10)
+	m.cfg.OnDropped = func() {
+		m.metaMu.Lock()
+		flushed <- m.meta.Activations
+		m.metaMu.Unlock()
+	}
+	m.workers.Add(1)
+	go m.reportDrops()
+	defer func() { close(m.stop); m.workers.Wait() }()
+
+	held := func(v, activations uint64) table {
+		return table{Version: v, Nodes: []entry{{Name: "n1", Host: "h", Port: 1, State: protocol.StateJoining, Activations: activations}}}
+	}
+	adopt := func(t table) {
+		m.tabMu.Lock()
+		m.adoptLocked(t)
+		m.tabMu.Unlock()
+	}
+	adopt(held(5, 3))
+	select {
+	case at := <-flushed:
+		if at != 3 {
+			t.Errorf("flushed at activation %d; want 3, before declaring the next", at)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("a held-back node did not flush")
+	}
+	waitFor(t, time.Second, "the node declares its next activation", func() error {
+		m.metaMu.Lock()
+		defer m.metaMu.Unlock()
+		if m.meta.Activations != 4 {
+			return fmt.Errorf("activations %d; want 4", m.meta.Activations)
+		}
+		return nil
+	})
+	adopt(held(6, 3))
+	select {
+	case <-flushed:
+		t.Error("flushed again for an activation it has passed")
+	case <-time.After(100 * time.Millisecond):
+	}
+}

@@ -48,6 +48,7 @@ type Member struct {
 	// lastActive is the version of the last table that listed this node
 	// active, 0 if none has since it was last out of the list.
 	lastActive uint64
+	syncTries  int // rounds of takeover pulls no member answered (run's)
 
 	sendMu  sync.Mutex
 	pulls   map[string]pull // pulls sent and not yet answered, by member
@@ -294,11 +295,21 @@ func (m *Member) Name() string { return m.cfg.Name }
 func (m *Member) setState(s protocol.NodeState) {
 	m.metaMu.Lock()
 	m.meta.State = s
+	if s == protocol.StateActive && m.meta.Role == RoleNode {
+		m.meta.Activations++
+	}
 	m.metaMu.Unlock()
-	// UpdateNode queues the news for gossip and would wait until it has
-	// been retransmitted enough times; there is no need to wait for that,
-	// and its only error is that timeout.
-	_ = m.ml.UpdateNode(time.Nanosecond)
+	m.announceMeta()
+}
+
+// announceMeta gossips the member's changed metadata and rechecks the
+// table. UpdateNode queues the news for gossip and would wait until it has
+// been retransmitted enough times; there is no need to wait for that, and
+// its only error is that timeout.
+func (m *Member) announceMeta() {
+	if m.ml != nil { // nil in tests of a member that never joined
+		_ = m.ml.UpdateNode(time.Nanosecond)
+	}
 	m.poke()
 }
 

@@ -9,13 +9,18 @@ import (
 
 // meta is what a member tells about itself in gossip (memberlist's node
 // metadata, at most 512 bytes): its role, the memcached address it
-// publishes and its state.
+// publishes and its state. Activations counts the times a node has
+// declared itself active in this process: the coordinator lists a node that
+// enters the table joining, and active only once it declares a later
+// activation than the one it entered with, so that a node coming back from
+// a drop is offered to clients only after it has flushed (see dropped.go).
 type meta struct {
-	Role  Role               `json:"r"`
-	Host  string             `json:"h,omitempty"`
-	IP    string             `json:"i,omitempty"`
-	Port  int                `json:"p,omitempty"`
-	State protocol.NodeState `json:"s"`
+	Role        Role               `json:"r"`
+	Host        string             `json:"h,omitempty"`
+	IP          string             `json:"i,omitempty"`
+	Port        int                `json:"p,omitempty"`
+	State       protocol.NodeState `json:"s"`
+	Activations uint64             `json:"a,omitempty"`
 }
 
 func (m meta) encode() []byte {
@@ -35,6 +40,11 @@ func decodeMeta(b []byte) (meta, error) {
 		return m, checkAddr(m.Host, m.IP, m.Port, m.State)
 	}
 	return m, fmt.Errorf("discovery: unknown role %q in member metadata", m.Role)
+}
+
+// live is the node as the coordinator places it.
+func (m meta) live(name string) live {
+	return live{Name: name, Host: m.Host, IP: m.IP, Port: m.Port, State: m.State, Activations: m.Activations}
 }
 
 // rank is the member's place in the coordinator order.

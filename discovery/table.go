@@ -43,6 +43,9 @@ type entry struct {
 	Pos   int                `json:"x"`
 	State protocol.NodeState `json:"s"`
 	Since uint64             `json:"since,omitempty"`
+	// Activations, on a joining entry, is the node's activation count when
+	// it was listed so: it becomes active once it declares a later one.
+	Activations uint64 `json:"a,omitempty"`
 }
 
 // retired remembers the position of a node that left, so that it gets the
@@ -79,11 +82,12 @@ func (t *table) sameContent(u *table) bool {
 
 // live is a node that gossip reports alive, as it describes itself.
 type live struct {
-	Name  string
-	Host  string
-	IP    string
-	Port  int
-	State protocol.NodeState
+	Name        string
+	Host        string
+	IP          string
+	Port        int
+	State       protocol.NodeState
+	Activations uint64
 }
 
 // next computes the table that should follow t given the live nodes and
@@ -118,11 +122,7 @@ func (t *table) nextNodes(nodes []live) table {
 			continue
 		}
 		delete(byName, e.Name)
-		next := entryAt(n, e.Pos)
-		if next.State == protocol.StateActive && e.State == protocol.StateActive {
-			next.Since = e.Since
-		}
-		out.Nodes = append(out.Nodes, next)
+		out.Nodes = append(out.Nodes, admit(n, e.Pos, &e))
 		taken[e.Pos] = true
 	}
 	// Newcomers in name order, so that the result does not depend on the
@@ -135,7 +135,7 @@ func (t *table) nextNodes(nodes []live) table {
 	var unplaced []live
 	for _, n := range fresh {
 		if i := slices.IndexFunc(out.Retired, func(r retired) bool { return r.Name == n.Name }); i >= 0 && !taken[out.Retired[i].Pos] {
-			out.Nodes = append(out.Nodes, entryAt(n, out.Retired[i].Pos))
+			out.Nodes = append(out.Nodes, admit(n, out.Retired[i].Pos, returning(n)))
 			taken[out.Retired[i].Pos] = true
 			continue
 		}
@@ -146,7 +146,11 @@ func (t *table) nextNodes(nodes []live) table {
 		for taken[pos] {
 			pos++
 		}
-		out.Nodes = append(out.Nodes, entryAt(n, pos))
+		var prev *entry
+		if slices.ContainsFunc(out.Retired, func(r retired) bool { return r.Name == n.Name }) {
+			prev = returning(n)
+		}
+		out.Nodes = append(out.Nodes, admit(n, pos, prev))
 		taken[pos] = true
 	}
 	for _, e := range out.Nodes {
@@ -223,8 +227,36 @@ func (t *table) slotOf(name string) (int, bool) {
 	return 0, false
 }
 
-func entryAt(n live, pos int) entry {
-	return entry{Name: n.Name, Host: n.Host, IP: n.IP, Port: n.Port, Pos: pos, State: n.State}
+// admit is node n's entry at pos, given its entry in the previous table
+// (nil if the table has no record of it). It takes the state the node
+// gossips, but for one rule: a node the table knew and that was not active
+// in it is listed active only once it has declared itself active again
+// since it was listed joining. A node that was dropped and comes back
+// saying it is active is so listed joining; it flushes when it sees that,
+// declares itself active again, and only then do clients find it
+// (dropped.go). A node the table has no record of (a coordinator that
+// started afresh) is taken at its word.
+func admit(n live, pos int, prev *entry) entry {
+	e := entry{Name: n.Name, Host: n.Host, IP: n.IP, Port: n.Port, Pos: pos, State: n.State}
+	switch {
+	case n.State != protocol.StateActive:
+		if n.State == protocol.StateJoining {
+			e.Activations = n.Activations
+		}
+	case prev == nil:
+	case prev.State == protocol.StateActive:
+		e.Since = prev.Since
+	case prev.State == protocol.StateJoining && n.Activations <= prev.Activations:
+		e.State, e.Activations = protocol.StateJoining, prev.Activations
+	}
+	return e
+}
+
+// returning is the previous entry of a node the table remembers as
+// departed: as if listed joining at its present activation, so that it has
+// to declare a later one before it is listed active.
+func returning(n live) *entry {
+	return &entry{State: protocol.StateJoining, Activations: n.Activations}
 }
 
 func removeRetired(rs []retired, name string) []retired {
@@ -320,7 +352,7 @@ func (t *table) checkNodes(slots map[string]int) error {
 			return fmt.Errorf("discovery: table position %d out of order", e.Pos)
 		}
 		last = e.Pos
-		if e.Since > t.Version || (e.State == protocol.StateActive) != (e.Since != 0) {
+		if e.Since > t.Version || (e.State == protocol.StateActive) != (e.Since != 0) || (e.Activations != 0 && e.State != protocol.StateJoining) {
 			return fmt.Errorf("discovery: table has node %q %s since version %d", e.Name, e.State, e.Since)
 		}
 		if err := checkAddr(e.Host, e.IP, e.Port, e.State); err != nil {

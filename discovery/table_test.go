@@ -8,19 +8,29 @@ import (
 	"github.com/shoal-cache/shoal/protocol"
 )
 
-// nodes builds live nodes from "name" or "name:state" words; every node's
-// memcached address is derived from its name.
+// nodes builds live nodes from "name", "name:state" or "name:state#n"
+// words (n: its activation count); every node's memcached address is
+// derived from its name.
 func nodes(words ...string) []live {
 	var out []live
 	for _, w := range words {
 		name, st, _ := strings.Cut(w, ":")
+		st, count := cutActivations(st)
 		state := protocol.StateActive
 		if st != "" {
 			state = protocol.NodeState(st)
 		}
-		out = append(out, live{Name: name, Host: name + ".example", IP: "10.0.0.1", Port: 11211, State: state})
+		out = append(out, live{Name: name, Host: name + ".example", IP: "10.0.0.1", Port: 11211, State: state, Activations: count})
 	}
 	return out
+}
+
+// cutActivations splits "state#n" into the state and n (0 without #n).
+func cutActivations(s string) (string, uint64) {
+	s, n, _ := strings.Cut(s, "#")
+	var count uint64
+	fmt.Sscan(n, &count)
+	return s, count
 }
 
 // layout renders a table's nodes as "name@pos:state ..." and its retired
@@ -28,7 +38,11 @@ func nodes(words ...string) []live {
 func layout(t table) string {
 	var parts []string
 	for _, e := range t.Nodes {
-		parts = append(parts, fmt.Sprintf("%s@%d:%s", e.Name, e.Pos, e.State))
+		w := fmt.Sprintf("%s@%d:%s", e.Name, e.Pos, e.State)
+		if e.Activations != 0 {
+			w += fmt.Sprintf("#%d", e.Activations)
+		}
+		parts = append(parts, w)
 	}
 	for _, r := range t.Retired {
 		parts = append(parts, fmt.Sprintf("-%s@%d", r.Name, r.Pos))
@@ -69,8 +83,9 @@ func tableOf(s string) (t table) {
 		}
 		name, rest, _ := strings.Cut(w, "@")
 		p, state, _ := strings.Cut(rest, ":")
+		state, count := cutActivations(state)
 		fmt.Sscan(p, &pos)
-		e := entry{Name: name, Host: name + ".example", IP: "10.0.0.1", Port: 11211, Pos: pos, State: protocol.NodeState(state)}
+		e := entry{Name: name, Host: name + ".example", IP: "10.0.0.1", Port: 11211, Pos: pos, State: protocol.NodeState(state), Activations: count}
 		if e.State == protocol.StateActive {
 			e.Since = 1
 		}
@@ -97,23 +112,37 @@ func TestTableNext(t *testing.T) {
 		changed bool
 	}{
 		{"first nodes take positions in name order", "",
-			nodes("c", "a", "b"), "a@0:active b@1:active c@2:active", true},
+			nodes("c:joining", "a:joining", "b:joining"), "a@0:joining b@1:joining c@2:joining", true},
+		{"a dropped node that comes back saying it is active is listed joining", "a@0:active -b@1",
+			nodes("a", "b:active#3"), "a@0:active b@1:joining#3", true},
+		{"so is one whose old position was taken", "a@0:active c@1:active -b@1",
+			nodes("a", "b:active#3", "c"), "a@0:active c@1:active b@2:joining#3", true},
+		{"a node the table has no record of is taken at its word", "a@0:active",
+			nodes("a", "b:active#3"), "a@0:active b@1:active", true},
+		{"and stays so while it declares no later activation", "a@0:active b@1:joining#3",
+			nodes("a", "b:active#3"), "a@0:active b@1:joining#3", false},
+		{"until it declares itself active again", "a@0:active b@1:joining#3",
+			nodes("a", "b:active#4"), "a@0:active b@1:active", true},
+		{"a joining node records its activations", "a@0:active",
+			nodes("a", "b:joining#2"), "a@0:active b@1:joining#2", true},
+		{"a node restarted while listed active joins again", "a@0:active b@1:active",
+			nodes("a", "b:joining"), "a@0:active b@1:joining", true},
 		{"nothing changes", "a@0:active b@1:active",
 			nodes("b", "a"), "a@0:active b@1:active", false},
 		{"a departed node's position is remembered", "a@0:active b@1:active c@2:active",
 			nodes("a", "c"), "a@0:active c@2:active -b@1", true},
 		{"a new node takes the lowest free position", "a@0:active c@2:active -b@1",
-			nodes("a", "c", "d"), "a@0:active d@1:active c@2:active -b@1", true},
+			nodes("a", "c", "d:joining"), "a@0:active d@1:joining c@2:active -b@1", true},
 		{"a returning node gets its position back", "a@0:active c@2:active -b@1",
 			nodes("a", "b:joining", "c"), "a@0:active b@1:joining c@2:active", true},
 		{"a returning node beats a newcomer that sorts first", "a@0:active c@2:active -b@1",
-			nodes("a", "aa", "b", "c"), "a@0:active b@1:active c@2:active aa@3:active", true},
+			nodes("a", "aa:joining", "b:joining", "c"), "a@0:active b@1:joining c@2:active aa@3:joining", true},
 		{"a returning node whose position was taken gets the lowest free", "a@0:active d@1:active c@2:active -b@1",
-			nodes("a", "b", "c", "d"), "a@0:active d@1:active c@2:active b@3:active", true},
+			nodes("a", "b:joining", "c", "d"), "a@0:active d@1:active c@2:active b@3:joining", true},
 		{"positions hold while others come and go", "a@0:active b@1:active c@2:active",
-			nodes("c", "e"), "e@0:active c@2:active -a@0 -b@1", true},
+			nodes("c", "e:joining"), "e@0:joining c@2:active -a@0 -b@1", true},
 		{"a state change is a change", "a@0:active b@1:joining",
-			nodes("a", "b:active"), "a@0:active b@1:active", true},
+			nodes("a", "b:active#1"), "a@0:active b@1:active", true},
 		{"a leaving node keeps its position", "a@0:active b@1:active",
 			nodes("a:leaving", "b"), "a@0:leaving b@1:active", true},
 		{"everyone leaves", "a@0:active b@1:active",

@@ -7,23 +7,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoal-cache/shoal/node/internal/conformance"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
 // memcached's -F, byte for byte: flush_all over text and binary is refused
 // and counted, and the item stays.
 func TestDisableFlushAllMatchesMemcached(t *testing.T) {
-	_, shoal := StartTestServer(t, func(c *Config) { c.DisabledCommands = []string{"flush_all"} })
-	mc := startBinaryMemcached(t, "-F")
-	tc := binCase{name: "binary flush under -F", steps: []binStep{binStepOf(
-		binSetReq("f", "v"),
-		binMsg(protocol.OpFlush, "", "", ""),
-		binMsg(protocol.OpFlushQ, "", "", ""),
-		binGetReq("f"),
-	)}}
-	if got, want := runBinaryCase(t, shoal, tc), runBinaryCase(t, mc, tc); got != want {
-		t.Errorf("shoal and memcached differ\nshoal:\n%s\nmemcached:\n%s", got, want)
-	}
+	shoal := StartTestNode(t, func(c *Config) { c.DisabledCommands = []string{"flush_all"} })
+	mc := conformance.Memcached(t, "-F")
+	conformance.Check(t, []conformance.Peer{{Name: "shoal", Addr: shoal}, {Name: "memcached", Addr: mc}},
+		conformance.Exact, []binCase{{name: "binary flush under -F", steps: []binStep{binStepOf(
+			binSetReq("f", "v"),
+			binMsg(protocol.OpFlush, "", "", ""),
+			binMsg(protocol.OpFlushQ, "", "", ""),
+			binGetReq("f"),
+		)}}})
 	text := "set g 0 0 1\r\nx\r\nflush_all\r\nflush_all 0\r\nflush_all noreply\r\nget g\r\n"
 	want := "STORED\r\nCLIENT_ERROR flush_all not allowed\r\nCLIENT_ERROR flush_all not allowed\r\nVALUE g 0 1\r\nx\r\nEND\r\n"
 	for _, addr := range []string{shoal, mc} {

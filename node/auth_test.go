@@ -1,17 +1,15 @@
 package node_test
 
 import (
-	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/shoal-cache/shoal/node"
+	"github.com/shoal-cache/shoal/node/internal/conformance"
 )
 
 // authFile writes a credentials file memcached, which runs as nobody, can
@@ -31,35 +29,48 @@ func authFile(t *testing.T, content string) string {
 	return path
 }
 
-// exchange makes each write on a new connection to addr, waiting after each
-// until the server has been quiet for a moment, and returns every byte the
-// server sent and whether it closed the connection.
+// exchange makes each write on a new connection to addr and returns every
+// byte the server sent and whether it closed the connection.
 func exchange(addr string, writes []string) (string, bool, error) {
-	nc, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	s, err := conformance.Dial(addr)
 	if err != nil {
 		return "", false, err
 	}
-	defer nc.Close()
+	defer s.Close()
+	return quietExchange(s, writes)
+}
+
+// quietExchange makes each write on s, waiting after each until the server
+// has been quiet for a moment (a barrier would be answered unauthenticated).
+func quietExchange(s *conformance.Session, writes []string) (string, bool, error) {
 	var out []byte
-	buf := make([]byte, 4096)
 	for _, w := range writes {
-		if _, err := nc.Write([]byte(w)); err != nil {
+		if err := s.Send([]byte(w)); err != nil {
 			return string(out), false, err
 		}
-		for {
-			_ = nc.SetReadDeadline(time.Now().Add(250 * time.Millisecond))
-			n, err := nc.Read(buf)
-			out = append(out, buf[:n]...)
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				break
-			}
-			if err != nil {
-				return string(out), true, nil
-			}
+		got, end, _ := s.AwaitQuiet(250 * time.Millisecond)
+		out = append(out, got...)
+		if end != conformance.Silent {
+			return string(out), true, nil
 		}
 	}
 	return string(out), false, nil
+}
+
+// authCase is an exchange on a new connection and the replies to it.
+type authCase struct {
+	name   string
+	writes []string
+	want   string
+}
+
+func (c authCase) Name() string { return c.name }
+
+func (c authCase) Want() []string { return []string{c.want} }
+
+func (c authCase) Run(s *conformance.Session) ([]string, error) {
+	got, closed, err := quietExchange(s, c.writes)
+	return []string{got + closedNote(closed)}, err
 }
 
 // memcached's ASCII authentication (-Y), byte for byte: each exchange on a
@@ -69,14 +80,10 @@ func TestASCIIAuthMatchesMemcached(t *testing.T) {
 	path := authFile(t, "alice:s3cret\nbob:hunter2\n")
 	peers := []peer{
 		{"shoal", node.StartTestNode(t, func(c *node.Config) { c.AuthFile = path })},
-		{"memcached", startMemcached(t, "-Y", path)},
+		{"memcached", conformance.Memcached(t, "-Y", path)},
 	}
 	binaryGet := "\x80\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00a"
-	cases := []struct {
-		name   string
-		writes []string
-		want   string
-	}{
+	cases := []authCase{
 		{"commands before authenticating", []string{"get foo\r\n", "version\r\n", "flush_all\r\n", "stats\r\n"},
 			strings.Repeat("CLIENT_ERROR unauthenticated\r\n", 4)},
 		{"log in, then serve", []string{"set auth 0 0 12\r\nalice s3cret\r\n", "set k 0 0 1\r\nx\r\n", "get k\r\n", "flush_all\r\n"},
@@ -95,22 +102,7 @@ func TestASCIIAuthMatchesMemcached(t *testing.T) {
 		{"the binary protocol is read as text", []string{binaryGet, "\r\n"}, "CLIENT_ERROR unauthenticated\r\n"},
 		{"a password with a prefix of the right one", []string{"set a 0 0 11\r\nalice s3cre\r\n"}, "CLIENT_ERROR authentication failure\r\n"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var wg sync.WaitGroup
-			for _, p := range peers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					got, closed, err := exchange(p.addr, tc.writes)
-					if err != nil || closed || got != tc.want {
-						t.Errorf("%s: replied %q (closed %v, %v), want %q", p.name, got, closed, err, tc.want)
-					}
-				}()
-			}
-			wg.Wait()
-		})
-	}
+	checkCases(t, peers, cases)
 	for _, p := range peers {
 		st := statsOf(t, p.addr, "set a 0 0 12\r\nalice s3cret\r\n")
 		if st["auth_cmds"] != "9" || st["auth_errors"] != "3" {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"io"
 
 	"github.com/shoal-cache/shoal/node/internal/store"
 	"github.com/shoal-cache/shoal/protocol"
@@ -29,36 +28,12 @@ type binRequest struct {
 	key   []byte
 }
 
-// serveBinary serves a connection whose first byte was the binary
-// protocol's request magic. Replies are buffered and sent when memcached
-// sends them: when the connection has nothing more to read or must wait for
-// the rest of a header, extras and key; at once after an error that carries
-// no value to discard, and after a noop. (Not while reading or discarding a
-// value: memcached sends nothing then either.)
-func (c *conn) serveBinary() error {
-	for {
-		if err := c.binaryRequest(); err != nil {
-			switch {
-			case errors.Is(err, errDrop):
-				return errClose
-			case !errors.Is(err, errPark):
-				_ = c.w.Flush()
-			}
-			return err
-		}
-		c.fromPoll = false
-		if c.r.Buffered() == 0 {
-			if err := c.w.Flush(); err != nil {
-				return err
-			}
-			if _, err := c.waitForInput(); err != nil {
-				return err
-			}
-		}
-	}
-}
-
 // binaryRequest reads one request's header, extras and key, and runs it.
+// Replies are sent when memcached sends them: when the connection has
+// nothing more to read or must wait for the rest of a header, extras and
+// key; at once after an error that carries no value to discard, and after a
+// noop. (Not while reading or discarding a value: memcached sends nothing
+// then either.)
 // Like memcached, it waits for the extras and key however long the key is,
 // reading them into the connection's read buffer (no larger than
 // memcached's), and the command then reads or discards the value.
@@ -82,11 +57,9 @@ func (c *conn) binaryRequest() error {
 	req.ext, req.key = b[protocol.BinaryHeaderLen:extEnd], b[extEnd:n]
 	_, _ = c.r.Discard(n) // n bytes are buffered
 	req.op, req.quiet = req.h.Opcode.Loud()
-	f, read := binaryFamily(req.op)
-	c.sampleBinary(f, read, req.key)
-	start := c.s.intro.lat.Start()
+	r := c.observeBinary(&req)
 	err = c.binaryCommand(&req)
-	c.s.intro.lat.Done(c.id, f, start)
+	c.observeDone(r)
 	return err
 }
 
@@ -239,10 +212,10 @@ func (c *conn) binMiss(req *binRequest, withKey bool) error {
 	return c.binFail(req, protocol.StatusKeyNotFound, "", 0)
 }
 
-// binStore serves set, add, replace, append and prepend: the value is read
-// straight into a reserved chunk, or discarded unbuffered when it cannot be
-// stored. A nonzero CAS makes set, add and replace compare-and-swaps, and
-// append and prepend conditional on it, as in memcached.
+// binStore serves set, add, replace, append and prepend, the value taken in
+// as the text protocol's (intake.go), without its "\r\n". A nonzero CAS
+// makes set, add and replace compare-and-swaps, and append and prepend
+// conditional on it, as in memcached.
 func (c *conn) binStore(req *binRequest, mode protocol.StoreMode) error {
 	vlen := req.h.ValueLen()
 	var flags, exptime uint32
@@ -253,29 +226,22 @@ func (c *conn) binStore(req *binRequest, mode protocol.StoreMode) error {
 	if st == nil {
 		return c.binFail(req, protocol.StatusNotSupported, noStorage, vlen)
 	}
-	res, err := st.Reserve(req.key, flags, int64(exptime), vlen, engineMode(mode))
+	b := dataBlock{key: req.key, flags: flags, exptime: int64(exptime), size: vlen, mode: mode}
+	res, err := c.reserve(st, &b)
 	if err != nil {
-		c.observeStore(req.key, mode, storeOutcome(0, err), vlen, relativeTTL(int64(exptime)))
 		if errors.Is(err, store.ErrTooLarge) {
-			c.s.stats.storeTooLarge.Add(1)
 			return c.binFail(req, protocol.StatusTooLarge, "", vlen)
 		}
-		c.s.stats.storeNoMemory.Add(1)
 		return c.binFail(req, protocol.StatusOutOfMemory, "Out of memory allocating item", vlen)
-	}
-	if _, err := io.ReadFull(c.r, st.Value(res)); err != nil {
-		st.Cancel(res)
-		return err
 	}
 	commit := mode
 	if req.h.CAS != 0 && mode != protocol.ModeAppend && mode != protocol.ModePrepend {
 		commit = protocol.ModeCAS
 	}
-	result, cas, err := st.Commit(res, engineMode(commit), req.h.CAS)
-	c.observeStore(req.key, commit, storeOutcome(result, err), vlen, relativeTTL(int64(exptime)))
+	o := store.SetOptions{CAS: req.h.CAS}
+	result, cas, err := c.fill(st, res, &b, commit, &o)
 	if err != nil {
-		c.countStoreError(err)
-		result = store.NotStored
+		return err
 	}
 	var status protocol.Status
 	switch {
@@ -296,14 +262,6 @@ func (c *conn) binStore(req *binRequest, mode protocol.StoreMode) error {
 		status = protocol.StatusNotStored
 	}
 	return c.binFail(req, status, "", 0)
-}
-
-func (c *conn) countStoreError(err error) {
-	if errors.Is(err, store.ErrTooLarge) {
-		c.s.stats.storeTooLarge.Add(1)
-	} else {
-		c.s.stats.storeNoMemory.Add(1)
-	}
 }
 
 func (c *conn) binDelete(req *binRequest) error {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/shoal-cache/shoal/internal/testproc"
+	"github.com/shoal-cache/shoal/node/internal/conformance"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -371,44 +371,21 @@ var binCases = []binCase{
 
 const binSentinelLine = "81 0a k0 e0 t0 s0000 b0 o=05e471e1 c0 \"\"\n"
 
-// binTarget is a server the cases run against.
-type binTarget struct {
-	name string
-	addr string
-}
-
-// startBinaryMemcached runs Debian's memcached with its defaults (64 MB,
-// 1 MB items).
-func startBinaryMemcached(tb testing.TB, args ...string) string {
-	tb.Helper()
-	return testproc.StartMemcached(tb, args...).Addr
-}
-
 func TestBinaryMatchesMemcached(t *testing.T) {
-	_, shoal := StartTestServer(t)
-	mc := startBinaryMemcached(t)
-	for _, tc := range binCases {
-		t.Run(tc.name, func(t *testing.T) {
-			got := runBinaryCase(t, shoal, tc)
-			want := runBinaryCase(t, mc, tc)
-			if got != want {
-				t.Errorf("shoal and memcached differ\nshoal:\n%s\nmemcached:\n%s", got, want)
-			}
-			if tc.want != "" && got != tc.want {
-				t.Errorf("shoal:\n%s\nwant:\n%s", got, tc.want)
-			}
-		})
-	}
+	conformance.Check(t, []conformance.Peer{
+		{Name: "shoal", Addr: StartTestNode(t)},
+		{Name: "memcached", Addr: conformance.Memcached(t)},
+	}, conformance.Exact, binCases)
 }
 
-// runBinaryCase runs a case on a new connection and returns its replies,
-// normalised, one packet per line.
-func runBinaryCase(t *testing.T, addr string, tc binCase) string {
-	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+func (tc binCase) Name() string { return tc.name }
+
+// Want is the normalised reply expected, or "" for the one memcached gives.
+func (tc binCase) Want() []string { return []string{tc.want} }
+
+// Run runs tc on s and returns its replies, normalised, one packet per
+// line, the steps one after another.
+func (tc binCase) Run(s *conformance.Session) ([]string, error) {
 	var out strings.Builder
 	n := binNormaliser{}
 	var lastCAS uint64
@@ -425,63 +402,54 @@ func runBinaryCase(t *testing.T, addr string, tc binCase) string {
 		}
 		// The server may close before reading everything; what it sent
 		// is what counts.
-		go binSend(nc, req, st.trickle)
-		raw, end := binReceive(nc, st.end)
+		go binSend(s, req, st.trickle)
+		raw, end := binReceive(s, st.end)
 		lastCAS = n.write(&out, raw, lastCAS)
 		out.WriteString(end)
 	}
-	return out.String()
+	return []string{out.String()}, nil
 }
 
-func binSend(nc net.Conn, req []byte, trickle bool) {
-	if !trickle {
-		_, _ = nc.Write(req)
-		return
-	}
-	for i := range req {
-		if _, err := nc.Write(req[i : i+1]); err != nil {
-			return
-		}
+// runBinaryCase runs tc on a new session to addr and returns its replies.
+func runBinaryCase(t *testing.T, addr string, tc binCase) string {
+	got, _ := tc.Run(conformance.DialTB(t, addr))
+	return got[0]
+}
+
+func binSend(s *conformance.Session, req []byte, trickle bool) {
+	if trickle {
+		_ = s.Trickle(req)
+	} else {
+		_ = s.Send(req)
 	}
 }
 
 // binReceive reads a step's reply: up to the sentinel noop's reply, or
 // until the server closes, or until it has been quiet for binQuietWait. It
 // notes an unexpected ending.
-func binReceive(nc net.Conn, end int) (raw []byte, note string) {
-	deadline := time.Now().Add(10 * time.Second)
-	if end == binUntilQuiet {
-		deadline = time.Now().Add(binQuietWait)
+func binReceive(s *conformance.Session, end int) (raw []byte, note string) {
+	within := 10 * time.Second
+	var done func([]byte) bool
+	switch end {
+	case binUntilQuiet:
+		within = binQuietWait
+	case binUntilNoop:
+		done = func(raw []byte) bool { return bytes.HasSuffix(raw, binSentinelReply) && binComplete(raw) }
 	}
-	_ = nc.SetReadDeadline(deadline)
-	buf := make([]byte, 64<<10)
-	for {
-		if end == binUntilNoop && bytes.HasSuffix(raw, binSentinelReply) && binComplete(raw) {
-			return raw, ""
-		}
-		n, err := nc.Read(buf)
-		raw = append(raw, buf[:n]...)
-		var ne net.Error
-		switch {
-		case err == nil:
-		case errors.As(err, &ne) && ne.Timeout():
-			if end == binUntilQuiet {
-				return raw, "(open)\n"
-			}
-			return raw, "(timed out)\n"
-		case errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || binIsReset(err):
-			if end == binUntilClose {
-				return raw, "(closed)\n"
-			}
-			return raw, "(closed unexpectedly)\n"
-		default:
-			return raw, fmt.Sprintf("(error %v)\n", err)
-		}
+	raw, ending, err := s.Await(within, done)
+	switch {
+	case ending == conformance.Complete:
+		return raw, ""
+	case ending == conformance.Silent && end == binUntilQuiet:
+		return raw, "(open)\n"
+	case ending == conformance.Silent:
+		return raw, "(timed out)\n"
+	case ending == conformance.Closed && end == binUntilClose:
+		return raw, "(closed)\n"
+	case ending == conformance.Closed:
+		return raw, "(closed unexpectedly)\n"
 	}
-}
-
-func binIsReset(err error) bool {
-	return strings.Contains(err.Error(), "connection reset")
+	return raw, fmt.Sprintf("(error %v)\n", err)
 }
 
 var binSentinelReply = func() []byte {
@@ -548,7 +516,7 @@ func (n binNormaliser) write(out *strings.Builder, raw []byte, lastCAS uint64) u
 // that shoal's are its text stats: same names and order.
 func TestBinaryStats(t *testing.T) {
 	srv, shoal := StartTestServer(t)
-	mc := startBinaryMemcached(t)
+	mc := conformance.Memcached(t)
 	for _, group := range []string{"", "settings", "settingsfoo", "items", "slabs"} {
 		t.Run("stats "+group, func(t *testing.T) {
 			req := binJoin(binSetReq("stat-item", "v"), binMsg(protocol.OpStat, group, "", ""))
@@ -625,13 +593,9 @@ func binStatNames(t *testing.T, addr string, req []byte) []string {
 // discards it as it arrives, allocating nothing like its length, then
 // answers Too large, as memcached does after swallowing it.
 func TestBinaryDeclaredBodyIsNotAllocated(t *testing.T) {
-	_, addr := StartTestServer(t)
-	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	_ = nc.SetDeadline(time.Now().Add(30 * time.Second))
+	s := conformance.DialTB(t, StartTestNode(t))
+	nc := s.Conn()
+	_ = nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
 	const size = 256 << 20
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -647,7 +611,7 @@ func TestBinaryDeclaredBodyIsNotAllocated(t *testing.T) {
 		}
 		sent <- err
 	}()
-	raw, end := binReceive(nc, binUntilNoop)
+	raw, end := binReceive(s, binUntilNoop)
 	if err := <-sent; err != nil {
 		t.Fatal(err)
 	}
@@ -716,7 +680,7 @@ func BenchmarkBinaryGetHit(b *testing.B) {
 
 func benchBinaryGets(b *testing.B, depth int) {
 	_, shoal := StartTestServer(b)
-	mc := startBinaryMemcached(b)
+	mc := conformance.Memcached(b)
 	var conns [2]net.Conn
 	for i, addr := range []string{shoal, mc} {
 		nc, err := net.Dial("tcp", addr)

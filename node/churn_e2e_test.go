@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shoal-cache/shoal/internal/testproc"
+	"github.com/shoal-cache/shoal/node/internal/conformance"
 )
 
 // Debian's memcslap in rounds of set, get and mget at -m 64, as a new user
@@ -23,9 +24,9 @@ func TestE2EMemcslapFreshKeys(t *testing.T) {
 	testproc.Tool(t, "memcslap", "libmemcached-tools")
 	const rounds = 8
 	shoal := startShoalProc(t, "-m", "64")
-	mc := testproc.StartMemcached(t, "-m", "64")
+	mc := conformance.Memcached(t)
 	share := map[string]float64{}
-	for _, srv := range []struct{ name, addr string }{{"shoal", shoal.Addr}, {"memcached", mc.Addr}} {
+	for _, srv := range []struct{ name, addr string }{{"shoal", shoal.Addr}, {"memcached", mc}} {
 		hits, misses := memcslapRounds(t, srv.addr, rounds)
 		share[srv.name] = float64(hits) / float64(hits+misses)
 		t.Logf("%s: %d rounds, fresh keys found %d of %d (%.4f)", srv.name, rounds, hits, hits+misses, share[srv.name])
@@ -78,8 +79,8 @@ func memcslapRounds(t *testing.T, addr string, rounds int) (hits, misses int) {
 // nothing reading them, as memcached's LRU crawler makes them.
 func TestE2ECurrItemsFallAfterFlushAndExpiry(t *testing.T) {
 	shoal := startShoalProc(t)
-	mc := testproc.StartMemcached(t)
-	for _, srv := range []struct{ name, addr string }{{"shoal", shoal.Addr}, {"memcached", mc.Addr}} {
+	mc := conformance.Memcached(t)
+	for _, srv := range []struct{ name, addr string }{{"shoal", shoal.Addr}, {"memcached", mc}} {
 		c := dialRaw(t, srv.addr)
 		for i := 0; i < 1000; i++ {
 			c.call(fmt.Sprintf("set flushed%d 0 0 3 noreply\r\nabc\r\nmn\r\n", i))

@@ -2,7 +2,6 @@ package node
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -44,9 +43,11 @@ const (
 // has something to do: one runs its requests, reading them into a leased
 // buffer (lease.go) and writing replies into a leased buffer flushed
 // whenever it has nothing more to read, so pipelined requests get batched
-// replies. Between requests it waits on Go's poller holding no buffer, and
-// once it has waited a sweep (poller.go) it is parked in the server's epoll
-// set with neither goroutine nor buffer, until it is readable again.
+// replies. Requests wholly read are run from inside a wait on Go's poller,
+// which it then re-enters without a read that finds nothing (polled.go).
+// Between requests it waits there holding no buffer, and once it has waited
+// a sweep (poller.go) it is parked in the server's epoll set with neither
+// goroutine nor buffer, until it is readable again.
 type conn struct {
 	s       *Server
 	nc      net.Conn // what the protocols read and write: sock, or TLS over it
@@ -62,26 +63,35 @@ type conn struct {
 	state    atomic.Int32
 	waitGen  atomic.Uint64 // the sweep during which it began to wait
 	wakeMu   sync.Mutex    // held while the sweeper sets a deadline to wake it
-	started  bool          // TLS handshake done and protocol chosen
+	started  bool          // its protocol chosen, from the first byte
 	binary   bool
 	fromPoll bool // dispatched by the epoll set, no request read since
 	inEpoll  bool // its descriptor is registered in the epoll set
 
-	tokens  [][]byte // the lease's token array
-	scratch []byte   // reused for values and reply lines
-	long    []byte   // a multi-get line longer than the read buffer
-	noreply bool     // the current command asked for no reply
-	keyCopy []byte   // a key kept for an observer past its data block (observe.go)
+	waiting  bool  // servePolled's callback asked to wait (polled.go)
+	lineEnd  int   // the next line's length with its newline, if framed found it
+	polled   error // why servePolled's callback ended it
+	polledFn func(uintptr) bool
+
+	counts  *trafficShard // its share of the server's per-request counters
+	tokens  [][]byte      // the lease's token array
+	scratch []byte        // reused for values and reply lines
+	long    []byte        // a multi-get line longer than the read buffer
+	noreply bool          // the current command asked for no reply
+	keyCopy []byte        // a key kept for an observer past its data block (observe.go)
 
 	authenticated bool // ASCII authentication succeeded (auth.go)
 }
 
 func newConn(s *Server, nc net.Conn, useTLS bool) (*conn, error) {
-	sk, err := newSock(nc, &s.stats)
+	id := s.nextConn.Add(1)
+	counts := s.stats.traffic.of(id)
+	sk, err := newSock(nc, counts)
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{s: s, nc: sk, sock: sk, id: s.nextConn.Add(1)}
+	c := &conn{s: s, nc: sk, sock: sk, id: id, counts: counts}
+	c.polledFn = c.polledStep // made once: a method value per wait would allocate
 	if useTLS {
 		c.nc = tls.Server(sk, s.tls.front)
 	}
@@ -118,63 +128,70 @@ func (c *conn) end(err error) {
 	c.s.forget(c)
 }
 
+// serve runs c's requests, one protocol's, until it has none to read and
+// must wait, or ends. Replies are buffered and sent when c has nothing more
+// to read (or when a protocol sends them sooner), so pipelined requests get
+// batched replies.
 func (c *conn) serve() error {
-	if !c.started {
-		if err := c.begin(); err != nil {
-			return err
-		}
+	if err := c.handshake(); err != nil {
+		return err
 	}
 	c.takeLease()
-	if c.binary {
-		return c.serveBinary()
-	}
 	for {
-		if err := c.textCommand(); err != nil {
-			if !errors.Is(err, errPark) {
-				_ = c.w.Flush()
-			}
+		if err := c.servePolled(); !errors.Is(err, errUnframed) {
 			return err
 		}
-		c.fromPoll = false
-		if c.r.Buffered() == 0 {
-			if err := c.w.Flush(); err != nil {
-				return err
-			}
-			if _, err := c.waitForInput(); err != nil {
-				return err
-			}
+		if err := c.request(); err != nil {
+			return c.stopServing(err)
 		}
+		c.fromPoll = false
 	}
 }
 
-// begin runs the TLS handshake and reads the first byte, which chooses the
-// protocol under -B auto.
-func (c *conn) begin() error {
-	if tc, ok := c.nc.(*tls.Conn); ok {
-		// Idle until the handshake is done: Shutdown need not wait for a
-		// client that never finishes it.
-		c.idle.Store(true)
-		err := c.s.tls.handshake(tc)
-		c.idle.Store(false)
-		if err != nil {
-			return err
-		}
+// request runs the next request of c's protocol.
+func (c *conn) request() error {
+	if c.binary {
+		return c.binaryRequest()
 	}
-	c.takeLease()
-	first, err := c.waitForInput()
-	if err != nil {
-		return err
+	return c.textCommand()
+}
+
+// stopServing sends the replies buffered before a request's error, unless
+// it parks c (which then holds none) or drops it unanswered (errDrop).
+func (c *conn) stopServing(err error) error {
+	switch {
+	case errors.Is(err, errDrop):
+		return errClose
+	case !errors.Is(err, errPark):
+		_ = c.w.Flush()
 	}
+	return err
+}
+
+// handshake runs the TLS handshake, if c has one still to run.
+func (c *conn) handshake() error {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok || tc.ConnectionState().HandshakeComplete {
+		return nil
+	}
+	// Idle until the handshake is done: Shutdown need not wait for a
+	// client that never finishes it.
+	c.idle.Store(true)
+	defer c.idle.Store(false)
+	return c.s.tls.handshake(tc)
+}
+
+// choose picks c's protocol from the first byte it sent, under -B auto;
+// -B binary reads binary headers whatever comes (memcached closes on the
+// first with a wrong magic), -B ascii reads text lines whatever comes.
+func (c *conn) choose(first byte) {
 	c.started = true
-	// -B binary reads binary headers whatever comes (memcached closes on the
-	// first with a wrong magic); -B ascii reads text lines whatever comes.
 	switch c.s.protocol() {
 	case "binary":
 		c.binary = true
 	case "auto":
 		c.binary = first == protocol.BinaryRequestMagic
 	}
-	return nil
 }
 
 // readNow reads what the socket has without waiting for more: errWouldBlock
@@ -189,51 +206,24 @@ func (c *conn) readNow() error {
 	return err
 }
 
-// waitForInput returns the next byte unread, waiting for one if need be.
-// The caller has flushed. While it waits the connection holds no buffer and
-// counts as idle, so that Shutdown may close it; a connection the epoll set
-// woke for nothing, one past maxWaiting, or one that has waited a sweep,
-// parks instead (errPark).
-func (c *conn) waitForInput() (byte, error) {
-	for c.r.Buffered() == 0 {
-		err := c.readNow()
-		if err == nil {
-			continue
-		}
-		if !errors.Is(err, errWouldBlock) {
-			if c.s.draining.Load() {
-				return 0, errClose
-			}
-			return 0, err
-		}
-		if c.fromPoll || !c.s.poll.enterWait() {
-			return 0, errPark
-		}
-		c.returnLease()
-		err = c.waitReadable()
-		c.s.poll.leaveWait()
-		c.takeLease()
-		if err != nil {
-			return 0, err
-		}
-	}
-	c.lastCmd.Store(time.Now().UnixNano())
-	b, _ := c.r.Peek(1)
-	return b[0], nil
-}
-
-// waitReadable waits on Go's poller for the socket to become readable, or
-// for the sweeper or Shutdown to end the wait (then errPark or errClose).
-func (c *conn) waitReadable() error {
+// beginWait marks c waiting on Go's poller, where the sweeper may wake it
+// (wake). It reports false, and does not, when the server is draining.
+func (c *conn) beginWait() bool {
 	c.waitGen.Store(c.s.poll.gen.Load())
 	c.state.Store(connWaiting)
 	c.idle.Store(true)
-	defer c.idle.Store(false)
 	if c.s.draining.Load() {
 		c.state.Store(connBusy)
-		return errClose
+		c.idle.Store(false)
+		return false
 	}
-	err := c.sock.waitReadable()
+	return true
+}
+
+// endWait ends a wait begun by beginWait, given how the wait ended: as it
+// did, or errPark or errClose when the sweeper or Shutdown ended it.
+func (c *conn) endWait(err error) error {
+	c.idle.Store(false)
 	if c.state.CompareAndSwap(connWaiting, connBusy) {
 		return err
 	}
@@ -248,104 +238,11 @@ func (c *conn) waitReadable() error {
 	return errPark
 }
 
-// wake ends a wait in waitReadable, if c is in one.
+// wake ends a wait on Go's poller, if c is in one.
 func (c *conn) wake() {
 	c.wakeMu.Lock()
 	if c.state.CompareAndSwap(connWaiting, connWoken) {
 		_ = c.sock.SetReadDeadline(time.Now())
 	}
 	c.wakeMu.Unlock()
-}
-
-// readMore reads more of a request whose start is buffered. With nothing
-// to read it sends the replies owed and parks, the partial request kept.
-func (c *conn) readMore() error {
-	err := c.readNow()
-	if !errors.Is(err, errWouldBlock) {
-		return err
-	}
-	if err := c.w.Flush(); err != nil {
-		return err
-	}
-	return errPark
-}
-
-// readLine returns the next command line without its line ending. Like
-// memcached, it closes the connection when more than protocol.MaxLineLen
-// bytes have arrived without a newline, unless they start a get, which may
-// run to maxGetLine. Each byte is scanned for the newline once.
-func (c *conn) readLine() ([]byte, error) {
-	scanned := 0
-	for {
-		buf, _ := c.r.Peek(c.r.Buffered())
-		if i := bytes.IndexByte(buf[scanned:], '\n'); i >= 0 {
-			// buf stays valid until the next read; Discard only advances.
-			_, _ = c.r.Discard(scanned + i + 1)
-			return trimEOL(buf[:scanned+i+1]), nil
-		}
-		scanned = len(buf)
-		if len(buf) > protocol.MaxLineLen && !isGet(buf) {
-			return nil, errClose
-		}
-		if len(buf) == c.r.Size() {
-			return c.readLongGet()
-		}
-		if err := c.readMore(); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// readLongGet reads a get line longer than the read buffer.
-func (c *conn) readLongGet() ([]byte, error) {
-	c.long = c.long[:0]
-	for {
-		line, err := c.r.ReadSlice('\n')
-		c.long = append(c.long, line...)
-		if len(c.long) > maxGetLine {
-			return nil, errClose
-		}
-		if err == nil {
-			return trimEOL(c.long), nil
-		}
-		if err != bufio.ErrBufferFull {
-			return nil, err
-		}
-	}
-}
-
-func isGet(line []byte) bool {
-	line = bytes.TrimLeft(line, " ")
-	return bytes.HasPrefix(line, []byte("get ")) || bytes.HasPrefix(line, []byte("gets "))
-}
-
-func trimEOL(line []byte) []byte {
-	line = line[:len(line)-1]
-	if len(line) > 0 && line[len(line)-1] == '\r' {
-		line = line[:len(line)-1]
-	}
-	return line
-}
-
-// reply writes a whole reply unless the command asked for none.
-func (c *conn) reply(b []byte) {
-	if c.noreply {
-		return
-	}
-	c.write(b)
-}
-
-func (c *conn) write(b []byte) {
-	_, _ = c.w.Write(b) // a write error surfaces at the next Flush
-}
-
-// peekRequest returns the next n bytes, which start a request, without
-// consuming them; when they are not all there yet it parks (readMore).
-func (c *conn) peekRequest(n int) ([]byte, error) {
-	for c.r.Buffered() < n {
-		if err := c.readMore(); err != nil {
-			return nil, err
-		}
-	}
-	return c.r.Peek(n)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/shoal-cache/shoal/internal/testproc"
 	"github.com/shoal-cache/shoal/node"
+	"github.com/shoal-cache/shoal/node/internal/conformance"
 )
 
 // memcachedTool is memcached-tool, shipped with Debian's memcached.
@@ -36,7 +37,7 @@ func TestDumpErrorsMatchMemcached(t *testing.T) {
 			}
 		}
 	}
-	check([]peer{{"shoal", node.StartTestNode(t)}, {"memcached", startMemcached(t)}}, map[string]string{
+	check([]peer{{"shoal", node.StartTestNode(t)}, {"memcached", conformance.Memcached(t)}}, map[string]string{
 		"stats cachedump":               "CLIENT_ERROR bad command line\r\n",
 		"stats cachedump 1":             "CLIENT_ERROR bad command line\r\n",
 		"stats cachedump x 1":           "CLIENT_ERROR bad command line format\r\n",
@@ -58,14 +59,14 @@ func TestDumpErrorsMatchMemcached(t *testing.T) {
 	})
 	check([]peer{
 		{"shoal", node.StartTestNode(t, func(c *node.Config) { c.DisableDumping = true })},
-		{"memcached", startMemcached(t, "-X")},
+		{"memcached", conformance.Memcached(t, "-X")},
 	}, map[string]string{
 		"stats cachedump 1 0":      "CLIENT_ERROR stats cachedump not allowed\r\n",
 		"lru_crawler metadump all": "ERROR metadump not allowed\r\n",
 	})
 	check([]peer{
 		{"shoal", node.StartTestNode(t, func(c *node.Config) { c.NoLRUCrawler = true })},
-		{"memcached", startMemcached(t, "-o", "no_lru_crawler")},
+		{"memcached", conformance.Memcached(t, "-o", "no_lru_crawler")},
 	}, map[string]string{"lru_crawler metadump all": "CLIENT_ERROR lru crawler disabled\r\n"})
 }
 
@@ -168,7 +169,7 @@ func normalisedMetadump(t *testing.T, who, dump string) string {
 // does, side by side.
 func TestDumpListingsMatchMemcached(t *testing.T) {
 	expiry := time.Now().Add(time.Hour).Unix()
-	peers := []peer{{"shoal", node.StartTestNode(t)}, {"memcached", startMemcached(t)}}
+	peers := []peer{{"shoal", node.StartTestNode(t)}, {"memcached", conformance.Memcached(t)}}
 	for _, p := range peers {
 		dumpItems(t, p.addr, expiry, true)
 		for _, tt := range []struct{ req, want string }{
@@ -203,7 +204,7 @@ func TestDumpListingsMatchMemcached(t *testing.T) {
 // memcached's.
 func TestMemcdumpListsKeys(t *testing.T) {
 	memcdump := testproc.Tool(t, "memcdump", "libmemcached-tools")
-	peers := []peer{{"shoal", startShoalProc(t).Addr}, {"memcached", startMemcached(t)}}
+	peers := []peer{{"shoal", startShoalProc(t).Addr}, {"memcached", conformance.Memcached(t)}}
 	for _, p := range peers {
 		dumpItems(t, p.addr, time.Now().Add(time.Hour).Unix(), true)
 		var got []string
@@ -232,7 +233,7 @@ func TestMemcachedToolDump(t *testing.T) {
 	tool := testproc.Tool(t, memcachedTool, "memcached")
 	perl := testproc.Tool(t, "perl", "perl")
 	expiry := time.Now().Add(time.Hour).Unix()
-	peers := []peer{{"shoal", startShoalProc(t).Addr}, {"memcached", startMemcached(t)}}
+	peers := []peer{{"shoal", startShoalProc(t).Addr}, {"memcached", conformance.Memcached(t)}}
 	var dumps []string
 	for _, p := range peers {
 		dumpItems(t, p.addr, expiry, false)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/shoal-cache/shoal/internal/testproc"
+	"github.com/shoal-cache/shoal/node/internal/conformance"
 )
 
 // End-to-end tests: the real shoal binary, started as a process the way a
@@ -221,7 +222,7 @@ func TestE2EPymemcache(t *testing.T) {
 		"cas_stale": false, "delete": true, "delete_again": false, "get_deleted": nil,
 		"incr_nonnumeric": "b'cannot increment or decrement non-numeric value'", // pymemcache shows the bytes
 	}
-	for _, peer := range []struct{ name, addr string }{{"shoal", startShoalProc(t).Addr}, {"memcached", startMemcached(t)}} {
+	for _, peer := range []struct{ name, addr string }{{"shoal", startShoalProc(t).Addr}, {"memcached", conformance.Memcached(t)}} {
 		_, port, _ := net.SplitHostPort(peer.addr)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		out, err := exec.CommandContext(ctx, python, "-c", pymemcacheScript, port).CombinedOutput()
@@ -365,7 +366,7 @@ func TestE2EMemoryLimitWithoutEvictions(t *testing.T) {
 	// with the same error, after a similar number of stores.
 	peers := []struct{ name, addr string }{
 		{"shoal", startShoalProc(t, "-m", strconv.Itoa(fillLimit), "-M").Addr},
-		{"memcached", startMemcached(t, "-m", strconv.Itoa(fillLimit), "-M")},
+		{"memcached", conformance.Memcached(t, "-m", strconv.Itoa(fillLimit), "-M")},
 	}
 	for _, p := range peers {
 		c := dialRaw(t, p.addr)
@@ -486,7 +487,7 @@ func TestE2EShutdownCommand(t *testing.T) {
 	// Enabled with -A, as memcached's; "shutdown graceful" stops the
 	// server, which closes the connection and exits.
 	shoal := startShoalProc(t, "-A")
-	for _, p := range []struct{ name, addr string }{{"shoal", shoal.Addr}, {"memcached", startMemcached(t, "-A")}} {
+	for _, p := range []struct{ name, addr string }{{"shoal", shoal.Addr}, {"memcached", conformance.Memcached(t, "-A")}} {
 		c := dialRaw(t, p.addr)
 		if got := c.call("shutdown bogus\r\n"); got != "CLIENT_ERROR invalid shutdown mode\r\n" {
 			t.Errorf("%s: shutdown bogus: %q", p.name, got)

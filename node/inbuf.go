@@ -41,12 +41,7 @@ func (b *inbuf) Size() int { return len(b.buf) }
 // fill reads once into the free space, moving what is buffered to the
 // front first. It returns how many bytes came.
 func (b *inbuf) fill() (int, error) {
-	if b.r > 0 {
-		copy(b.buf, b.buf[b.r:b.w])
-		b.w -= b.r
-		b.r = 0
-	}
-	if b.w == len(b.buf) {
+	if len(b.space()) == 0 {
 		return 0, bufio.ErrBufferFull
 	}
 	for range 100 { // bufio's bound on reads that return nothing
@@ -58,6 +53,19 @@ func (b *inbuf) fill() (int, error) {
 	}
 	return 0, io.ErrNoProgress
 }
+
+// space is the free space after what is buffered, for a read made outside
+// fill (moved to the front first, as fill does); added counts what it got.
+func (b *inbuf) space() []byte {
+	if b.r > 0 {
+		copy(b.buf, b.buf[b.r:b.w])
+		b.w -= b.r
+		b.r = 0
+	}
+	return b.buf[b.w:]
+}
+
+func (b *inbuf) added(n int) { b.w += n }
 
 // Peek returns the next n bytes without consuming them, reading until they
 // are there; as bufio's, it fails with ErrBufferFull beyond the buffer.

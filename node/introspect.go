@@ -57,7 +57,8 @@ func textFamily(name []byte) latency.Family {
 }
 
 // sampleText offers a text command's keys to the hot key tracker, before
-// the command runs (which may reuse the token slice and the line).
+// the command runs (which may reuse the token slice and the line); the
+// observer (observe.go) calls it.
 func (c *conn) sampleText(f latency.Family, tokens [][]byte, rest []byte) {
 	hot := c.s.intro.hot
 	if hot == nil || len(tokens) < 2 {

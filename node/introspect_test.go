@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shoal-cache/shoal/node"
+	"github.com/shoal-cache/shoal/node/internal/conformance"
 )
 
 // memcached 1.6's introspection commands (slabs, stats detail, watch) are
@@ -20,7 +21,7 @@ import (
 // taken out.
 
 func TestIntrospectionRepliesMatchMemcached(t *testing.T) {
-	peers := []peer{{"shoal", node.StartTestNode(t)}, {"memcached", startMemcached(t)}}
+	peers := []peer{{"shoal", node.StartTestNode(t)}, {"memcached", conformance.Memcached(t)}}
 	checkCases(t, peers, []textCase{
 		{name: "slabs alone", req: []string{"slabs\r\n"}, want: "ERROR\r\n"},
 		{name: "slabs unknown", req: []string{"slabs foo 1 2\r\n"}, want: "ERROR\r\n"},
@@ -173,7 +174,7 @@ func withoutStoreLookups(lines []string) []string {
 
 func TestWatchMatchesMemcached(t *testing.T) {
 	var got [2][]string
-	for i, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", startMemcached(t)}} {
+	for i, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", conformance.Memcached(t)}} {
 		wc, err := net.Dial("tcp", p.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -191,7 +192,7 @@ func TestWatchMatchesMemcached(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer s.nc.Close()
+		defer s.Close()
 		s.do(t, "set foo 0 0 3\r\nbar\r\nget foo\r\nget nope\r\nadd foo 0 100 2\r\nxy\r\nset k%20y 5 0 10\r\n0123456789\r\ngets k%20y\r\n")
 		got[i] = withoutStoreLookups(watchLines(t, p.name, r, wc, 6+3*i))
 	}
@@ -211,7 +212,7 @@ func TestWatchMatchesMemcached(t *testing.T) {
 }
 
 func TestWatchRefusals(t *testing.T) {
-	for _, p := range []peer{{"shoal", node.StartTestNode(t, func(c *node.Config) { c.DisableWatch = true })}, {"memcached", startMemcached(t, "-W")}} {
+	for _, p := range []peer{{"shoal", node.StartTestNode(t, func(c *node.Config) { c.DisableWatch = true })}, {"memcached", conformance.Memcached(t, "-W")}} {
 		s, err := dialText(p.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -219,9 +220,9 @@ func TestWatchRefusals(t *testing.T) {
 		if got := s.do(t, "watch\r\n"); got != "CLIENT_ERROR watch commands not allowed\r\n" {
 			t.Errorf("%s with -W: watch answered %q", p.name, got)
 		}
-		s.nc.Close()
+		s.Close()
 	}
-	for _, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", startMemcached(t)}} {
+	for _, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", conformance.Memcached(t)}} {
 		var last string
 		for i := range 21 {
 			nc, err := net.Dial("tcp", p.addr)
@@ -246,7 +247,7 @@ func TestWatchRefusals(t *testing.T) {
 		if got := s.do(t, "watch fetchers nonsense\r\n"); got != "ERROR\r\n" {
 			t.Errorf("%s: watch with an unknown kind answered %q", p.name, got)
 		}
-		s.nc.Close()
+		s.Close()
 	}
 }
 
@@ -266,7 +267,7 @@ func TestWatcherThatNeverReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.nc.Close()
+	defer s.Close()
 	line := "get" + strings.Repeat(" some-key-that-is-rather-long-to-fill-lines-fast", 500) + "\r\n"
 	skipped := 0
 	for round := 0; round < 400 && skipped == 0; round++ {
@@ -289,7 +290,7 @@ var evictionLine = regexp.MustCompile(`^type=eviction key=k([0-9]+) fetch=no ttl
 // watch evictions reports the items memory pressure pushes out, in
 // memcached's form.
 func TestWatchEvictionsMatchesMemcached(t *testing.T) {
-	for _, p := range []peer{{"shoal", node.StartTestNode(t, func(c *node.Config) { c.MemoryLimitMB = 8 })}, {"memcached", startMemcached(t, "-m", "8")}} {
+	for _, p := range []peer{{"shoal", node.StartTestNode(t, func(c *node.Config) { c.MemoryLimitMB = 8 })}, {"memcached", conformance.Memcached(t, "-m", "8")}} {
 		wc, err := net.Dial("tcp", p.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -305,7 +306,7 @@ func TestWatchEvictionsMatchesMemcached(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer s.nc.Close()
+		defer s.Close()
 		value := strings.Repeat("v", 10000)
 		for i := range 2000 { // 20 MB into 8
 			s.write("set k" + strconv.Itoa(i) + " 0 0 10000 noreply\r\n" + value + "\r\n")

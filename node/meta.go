@@ -82,8 +82,8 @@ func (c *conn) metaGet(tokens [][]byte, more bool) {
 	}
 }
 
-// metaSet serves ms: like the text storage commands it reads the data block
-// straight into a reserved item, or throws it away when it cannot be stored.
+// metaSet serves ms, its data block taken in as the text storage commands'
+// are (intake.go).
 func (c *conn) metaSet(tokens [][]byte, more bool) error {
 	var m protocol.Meta
 	if e, swallow := protocol.ParseMeta(tokens, more, &m); e != nil {
@@ -94,26 +94,22 @@ func (c *conn) metaSet(tokens [][]byte, more bool) error {
 	if st == nil {
 		return c.swallow(m.DataLen + 2)
 	}
-	res, err := st.Reserve(m.Key, m.ClientFlags, int64(m.TTL), m.DataLen, store.ModeSet)
+	b := dataBlock{key: m.Key, flags: m.ClientFlags, exptime: int64(m.TTL), size: m.DataLen,
+		mode: protocol.ModeSet, text: true}
+	res, err := c.reserve(st, &b)
 	if err != nil {
-		c.observeStore(m.Key, protocol.ModeSet, storeOutcome(0, err), m.DataLen, relativeTTL(int64(m.TTL)))
 		c.storeError(err)
 		return c.swallow(m.DataLen + 2)
 	}
 	// Reading the data block may overwrite the line the flags point into.
 	kept := c.keepMeta(&m)
-	if err := c.readData(st.Value(res)); err != nil {
-		st.Cancel(res)
-		if errors.Is(err, errBadChunk) {
-			c.write(protocol.RespBadDataChunk)
-			return nil
-		}
-		return err
+	b.key = m.Key
+	o := metaSetOptions(&m)
+	result, cas, err := c.fill(st, res, &b, m.StoreMode(), &o)
+	if err != nil {
+		return c.textBlockError(err)
 	}
 	c.noreply = m.Quiet
-	o := metaSetOptions(&m)
-	result, cas, _ := st.CommitWith(res, &o)
-	c.observeStore(m.Key, m.StoreMode(), storeStatus[result], m.DataLen, relativeTTL(int64(m.TTL)))
 	// memcached answers NS when an append finds no memory, not an error.
 	code := protocol.RespNS
 	switch result {
@@ -243,7 +239,7 @@ func (c *conn) metaDebug(tokens [][]byte) {
 		c.write(e)
 		return
 	}
-	c.s.stats.cmdMeta.Add(1)
+	c.counts.meta.Add(1)
 	st := c.withStore()
 	if st == nil {
 		return

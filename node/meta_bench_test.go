@@ -7,6 +7,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/shoal-cache/shoal/node/internal/conformance"
 )
 
 // getHitKeys is how many keys the get-hit benchmarks cycle through, each
@@ -38,7 +40,7 @@ var getHitProtocols = []getHitProtocol{
 //
 //	go test -run '^$' -bench MetaGetHit -benchmem ./node/
 func BenchmarkMetaGetHit(b *testing.B) {
-	shoal, mc := StartTestNode(b), startMetaMemcached(b)
+	shoal, mc := StartTestNode(b), conformance.Memcached(b, metaMemcached...)
 	for _, addr := range []string{shoal, mc} {
 		loadGetHitKeys(b, addr)
 	}

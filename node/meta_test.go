@@ -2,6 +2,7 @@ package node
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -14,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shoal-cache/shoal/internal/testproc"
+	"github.com/shoal-cache/shoal/node/internal/conformance"
 	"github.com/shoal-cache/shoal/node/internal/store"
 	"github.com/shoal-cache/shoal/protocol"
 )
@@ -28,70 +29,96 @@ import (
 // (which follow each server's memory layout) become *. A TTL may have
 // ticked down by one second between the two servers' replies.
 
-// startMetaMemcached runs the reference memcached on a free loopback port.
-// Its background LRU threads are off: they take passing references to
-// items, and an incr that finds its item referenced builds a new item
-// (unpadded, not fetched, losing ma's T) instead of rewriting it in place,
-// so replies would depend on their timing. Replies are otherwise the same.
-func startMetaMemcached(t testing.TB) string {
-	t.Helper()
-	return testproc.StartMemcached(t, "-o", "no_lru_maintainer,no_lru_crawler").Addr
-}
+// metaMemcached are the flags the reference memcached runs with here. Its
+// background LRU threads are off: they take passing references to items,
+// and an incr that finds its item referenced builds a new item (unpadded,
+// not fetched, losing ma's T) instead of rewriting it in place, so replies
+// would depend on their timing. Replies are otherwise the same.
+var metaMemcached = []string{"-o", "no_lru_maintainer,no_lru_crawler"}
 
-// metaConn is a test client connection that knows the CAS uniques its
-// server has shown.
+// metaConn is a conformance session that knows the CAS uniques its server
+// has shown.
 type metaConn struct {
+	*conformance.Session
 	t    testing.TB
-	nc   net.Conn
-	r    *bufio.Reader
 	cas  []string // $1 is cas[0]
 	keep bool     // show CAS values as sent, not as $n
 }
 
 func dialMeta(t testing.TB, addr string) *metaConn {
 	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	return &metaConn{t: t, nc: nc, r: bufio.NewReader(nc)}
+	return &metaConn{Session: conformance.DialTB(t, addr), t: t}
 }
 
-// exchange sends req (with $n and $n- replaced by the n-th CAS seen, or
-// one less) followed by mn, and returns the normalised replies before MN.
+// exchange is send, failing the test on an error.
 func (c *metaConn) exchange(req string) string {
 	c.t.Helper()
+	got, err := c.send(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return got
+}
+
+// send sends req (with $n and $n- replaced by the n-th CAS seen, or one
+// less) followed by mn, and returns the normalised replies before MN.
+func (c *metaConn) send(req string) (string, error) {
 	for i := len(c.cas); i > 0; i-- {
 		v, _ := strconv.ParseUint(c.cas[i-1], 10, 64)
 		n := "$" + strconv.Itoa(i)
 		req = strings.ReplaceAll(req, n+"-", strconv.FormatUint(v-1, 10))
 		req = strings.ReplaceAll(req, n, c.cas[i-1])
 	}
-	_ = c.nc.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c.nc, req+"mn\r\n"); err != nil {
-		c.t.Fatalf("send %q: %v", req, err)
+	if err := c.Send([]byte(req + "mn\r\n")); err != nil {
+		return "", fmt.Errorf("send %q: %v", req, err)
+	}
+	var bad error
+	got, _, err := c.Await(10*time.Second, func(got []byte) bool {
+		done, err := walkMeta(got, nil)
+		bad = err
+		return done || err != nil
+	})
+	if bad != nil {
+		return "", fmt.Errorf("after %q: %v", req, bad)
+	}
+	if err != nil {
+		return "", fmt.Errorf("after %q read %q: %v", req, got, err)
 	}
 	var out strings.Builder
-	for {
-		line, err := c.r.ReadString('\n')
-		if err != nil {
-			c.t.Fatalf("after %q read %q: %v", req, out.String()+line, err)
-		}
-		if line == "MN\r\n" {
-			return out.String()
-		}
+	_, _ = walkMeta(got, func(line string, data []byte) {
 		out.WriteString(c.normalise(line))
+		out.Write(data)
+	})
+	return out.String(), nil
+}
+
+// walkMeta walks meta replies up to the MN line: fn gets each line, and
+// the data block after a VA line. It reports whether MN was reached.
+func walkMeta(b []byte, fn func(line string, data []byte)) (bool, error) {
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return false, nil
+		}
+		line := string(b[:i+1])
+		b = b[i+1:]
+		if line == "MN\r\n" {
+			return true, nil
+		}
+		var data []byte
 		if strings.HasPrefix(line, "VA ") {
-			n, err := strconv.Atoi(strings.Fields(line)[1])
+			f := strings.Fields(line)
+			n, err := strconv.Atoi(f[1])
 			if err != nil {
-				c.t.Fatalf("bad VA line %q", line)
+				return false, fmt.Errorf("bad VA line %q", line)
 			}
-			data := make([]byte, n+2)
-			if _, err := io.ReadFull(c.r, data); err != nil {
-				c.t.Fatalf("after %q reading a value: %v", req, err)
+			if len(b) < n+2 {
+				return false, nil
 			}
-			out.Write(data)
+			data, b = b[:n+2], b[n+2:]
+		}
+		if fn != nil {
+			fn(line, data)
 		}
 	}
 }
@@ -574,40 +601,37 @@ var metaCases = []metaCase{
 	}},
 }
 
+func (mc metaCase) Name() string { return mc.name }
+
+func (mc metaCase) Want() []string {
+	want := make([]string, len(mc.steps))
+	for i, st := range mc.steps {
+		want[i] = st.want
+	}
+	return want
+}
+
+// Run runs mc's steps on s, one exchange each.
+func (mc metaCase) Run(s *conformance.Session) ([]string, error) {
+	c := &metaConn{Session: s}
+	var got []string
+	for _, st := range mc.steps {
+		g, err := c.send(st.send)
+		if err != nil {
+			return got, err
+		}
+		got = append(got, g)
+	}
+	return got, nil
+}
+
 // TestMetaMatchesMemcached runs metaCases against a shoal node and a real
 // memcached 1.6.18, each case on a fresh connection to each.
 func TestMetaMatchesMemcached(t *testing.T) {
-	servers := []struct{ name, addr string }{
-		{"shoal", StartTestNode(t)},
-		{"memcached", startMetaMemcached(t)},
-	}
-	for _, mc := range metaCases {
-		t.Run(mc.name, func(t *testing.T) {
-			conns := make([]*metaConn, len(servers))
-			for i, s := range servers {
-				conns[i] = dialMeta(t, s.addr)
-			}
-			for _, step := range mc.steps {
-				var got [2]string
-				for i, s := range servers {
-					got[i] = conns[i].exchange(step.send)
-					if !sameReply(step.want, got[i]) {
-						t.Errorf("%s: %q\n got %q\nwant %q", s.name, abbreviate(step.send), got[i], step.want)
-					}
-				}
-				if !sameReply(got[1], got[0]) && !sameReply(got[0], got[1]) {
-					t.Errorf("%q: shoal %q, memcached %q", abbreviate(step.send), got[0], got[1])
-				}
-			}
-		})
-	}
-}
-
-func abbreviate(s string) string {
-	if len(s) > 200 {
-		return s[:200] + "..."
-	}
-	return s
+	conformance.Check(t, []conformance.Peer{
+		{Name: "shoal", Addr: StartTestNode(t)},
+		{Name: "memcached", Addr: conformance.Memcached(t, metaMemcached...)},
+	}, sameReply, metaCases)
 }
 
 // TestMetaExplicitCAS covers E, which memcached documents from 1.6.21 on;
@@ -641,7 +665,7 @@ func TestMetaExplicitCAS(t *testing.T) {
 			t.Errorf("%q: got %q, want %q", s.send, got, s.want)
 		}
 	}
-	mc := dialMeta(t, startMetaMemcached(t))
+	mc := dialMeta(t, conformance.Memcached(t, metaMemcached...))
 	if got := mc.exchange("mg x1 E5\r\n"); got != "CLIENT_ERROR invalid flag\r\n" {
 		t.Errorf("memcached 1.6.18 answered E with %q; the reference changed", got)
 	}
@@ -655,7 +679,7 @@ func TestMetaStampedeOneWinner(t *testing.T) {
 	const clients, rounds = 24, 10
 	for _, srv := range []struct{ name, addr string }{
 		{"shoal", StartTestNode(t)},
-		{"memcached", startMetaMemcached(t)},
+		{"memcached", conformance.Memcached(t, metaMemcached...)},
 	} {
 		t.Run(srv.name, func(t *testing.T) {
 			conns := make([]*bufio.ReadWriter, clients)
@@ -852,7 +876,7 @@ func TestMetaGetHitAllocatesNothing(t *testing.T) {
 // (random keys, flags, values and modes, valid or not) to both servers and
 // compares every reply, to find what the table above does not think of.
 // Commands go one per round trip, since memcached holds a reference to an
-// item until the reply showing it is sent (see startMetaMemcached). ma gets
+// item until the reply showing it is sent (see metaMemcached). ma gets
 // no T: memcached loses it when the counter outgrows its item, which shoal
 // deliberately does not copy. And t never follows T-1, which would show 1
 // minus the server's clock, whose origin differs (memcached's starts at
@@ -864,7 +888,7 @@ func TestMetaRandomAgainstMemcached(t *testing.T) {
 		seed, _ = strconv.ParseUint(s, 10, 64)
 	}
 	rng := rand.New(rand.NewPCG(seed, 2))
-	sh, mc := dialMeta(t, StartTestNode(t)), dialMeta(t, startMetaMemcached(t))
+	sh, mc := dialMeta(t, StartTestNode(t)), dialMeta(t, conformance.Memcached(t, metaMemcached...))
 	keys := []string{"ra", "rb", "rc", "cmE= b", "cmI= b", "cmE=", "rb b"}
 	flags := []string{"v", "k", "f", "t", "c", "s", "h", "l", "q", "u", "O1", "Oabc", "N0", "N30", "T0", "T30",
 		"T-1", "R30", "R200", "I", "ME", "MA", "MP", "MR", "MS", "Mx", "MI", "MD", "M+", "M-", "J5", "D3",

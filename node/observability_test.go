@@ -64,7 +64,7 @@ func TestStatsLatencyCountsEachFamily(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.nc.Close()
+	defer s.Close()
 	if got := s.do(t, "stats latency\r\n"); got != "END\r\n" {
 		t.Fatalf("no traffic yet: %q", got)
 	}
@@ -119,7 +119,7 @@ func TestStatsLatencyBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.nc.Close()
+	defer s.Close()
 	counts, _ := checkLatency(t, s.do(t, "stats latency\r\n"))
 	if counts["get"] != 2 || counts["set"] != 1 || counts["all"] != 3 || len(counts) != 3 {
 		t.Errorf("binary traffic counted %v, want get 2, set 1", counts)
@@ -143,7 +143,7 @@ func TestStatsHotkeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.nc.Close()
+	defer s.Close()
 	s.do(t, "set w 0 0 1\r\n1\r\nset w 0 0 1\r\n1\r\nincr w 1\r\nms m 1\r\nx\r\ndelete gone\r\ntouch w 1\r\n")
 	s.do(t, "get a\r\nget a b\r\ngat 0 a\r\nmg b v\r\nget "+strings.Repeat("k ", 30)+"\r\n")
 	want := "STAT sample_rate 1\r\n" +
@@ -186,7 +186,7 @@ func TestNoIntrospection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.nc.Close()
+	defer s.Close()
 	s.do(t, "set a 0 0 1\r\n1\r\nget a\r\n")
 	for _, g := range []string{"latency", "hotkeys"} {
 		if got := s.do(t, "stats "+g+"\r\n"); got != "END\r\n" {

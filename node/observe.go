@@ -5,13 +5,40 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shoal-cache/shoal/internal/latency"
 	"github.com/shoal-cache/shoal/node/internal/store"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
-// The request path reports what it did to the server's observers (stats
-// detail, watch) through these methods, one call per command: each costs an
-// atomic load or two unless something is watching.
+// The request path's one observer: the protocol handlers report what they
+// do through these methods, per request (latency by command family and hot
+// keys, introspect.go) and per key (stats detail, watch). Each costs an
+// atomic load or two unless something is recording or watching.
+
+// request is a command being served, as the observers see it.
+type request struct {
+	f     latency.Family
+	start time.Duration
+}
+
+// observeText reports a text command about to run. Its keys are offered
+// to the hot key tracker now, as a long get reuses the tokens and the line;
+// it is timed from here to observeDone.
+func (c *conn) observeText(tokens [][]byte, rest []byte) request {
+	f := textFamily(tokens[0])
+	c.sampleText(f, tokens, rest)
+	return request{f, c.s.intro.lat.Start()}
+}
+
+// observeBinary reports a binary request about to run.
+func (c *conn) observeBinary(req *binRequest) request {
+	f, read := binaryFamily(req.op)
+	c.sampleBinary(f, read, req.key)
+	return request{f, c.s.intro.lat.Start()}
+}
+
+// observeDone reports r's reply buffered.
+func (c *conn) observeDone(r request) { c.s.intro.lat.Done(c.id, r.f, r.start) }
 
 // observeGet reports a read of key, found or not, with its value's size.
 func (c *conn) observeGet(key []byte, found bool, size int) {
@@ -105,16 +132,13 @@ func (c *conn) keepKey(key []byte) []byte {
 	return c.keyCopy
 }
 
-// storeOutcome names what a storage command came to as memcached's watch
-// does.
-func storeOutcome(r store.Result, err error) string {
-	switch {
-	case errors.Is(err, store.ErrTooLarge):
+// allocFailure names an item that could not be allocated as memcached's
+// watch does.
+func allocFailure(err error) string {
+	if errors.Is(err, store.ErrTooLarge) {
 		return "too_large"
-	case err != nil:
-		return "no_memory"
 	}
-	return storeStatus[r]
+	return "no_memory"
 }
 
 // relativeTTL is an exptime as seconds from now, memcached's ttl= field:

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shoal-cache/shoal/node"
+	"github.com/shoal-cache/shoal/node/internal/conformance"
 )
 
 // rawExchange writes req on a new connection to addr and reads until the
@@ -51,11 +52,11 @@ const binaryVersion = "\x80\x0b\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
 func TestBindingProtocolMatchesMemcached(t *testing.T) {
 	ascii := []peer{
 		{"shoal", node.StartTestNode(t, func(c *node.Config) { c.Protocol = "ascii" })},
-		{"memcached", startMemcached(t, "-B", "ascii")},
+		{"memcached", conformance.Memcached(t, "-B", "ascii")},
 	}
 	binary := []peer{
 		{"shoal", node.StartTestNode(t, func(c *node.Config) { c.Protocol = "binary" })},
-		{"memcached", startMemcached(t, "-B", "binary")},
+		{"memcached", conformance.Memcached(t, "-B", "binary")},
 	}
 	for _, tt := range []struct {
 		name   string
@@ -94,7 +95,7 @@ func versionless(s string) string {
 func TestIdleTimeoutMatchesMemcached(t *testing.T) {
 	peers := []peer{
 		{"shoal", node.StartTestNode(t, func(c *node.Config) { c.IdleTimeout = time.Second })},
-		{"memcached", startMemcached(t, "-o", "idle_timeout=1")},
+		{"memcached", conformance.Memcached(t, "-o", "idle_timeout=1")},
 	}
 	for _, p := range peers {
 		idle, busy := dialT(t, p.addr), dialT(t, p.addr)

@@ -106,7 +106,7 @@ func (pc *parked) more(p *poller, fd int) bool {
 	if n <= 0 || err != nil {
 		return false // EOF, an error or nothing: the resumed connection sees it
 	}
-	p.s.stats.bytesRead.Add(uint64(n))
+	p.s.stats.traffic.of(pc.id).read.Add(uint64(n))
 	pc.held = append(pc.held, buf[:n]...)
 	pc.lastCmd = time.Now().UnixNano()
 	if bytes.IndexByte(buf[:n], '\n') >= 0 || len(pc.held) > trickleMax || n == len(buf) {

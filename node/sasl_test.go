@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shoal-cache/shoal/internal/testproc"
+	"github.com/shoal-cache/shoal/node/internal/conformance"
 	"github.com/shoal-cache/shoal/protocol"
 )
 
@@ -56,8 +57,8 @@ func TestSASLMatchesMemcached(t *testing.T) {
 	pwdb, confDir := saslFiles(t)
 	t.Setenv("MEMCACHED_SASL_PWDB", pwdb)
 	t.Setenv("SASL_CONF_PATH", confDir)
-	_, shoal := StartTestServer(t, func(c *Config) { c.SASL, c.SASLFile = true, pwdb })
-	mc := startBinaryMemcached(t, "-S")
+	shoal := StartTestNode(t, func(c *Config) { c.SASL, c.SASLFile = true, pwdb })
+	mc := conformance.Memcached(t, "-S")
 	cases := []binCase{
 		{name: "mechanisms", steps: []binStep{binStepOf(binMsg(protocol.OpSASLListMechs, "", "", ""))}},
 		{name: "version before authenticating", steps: []binStep{binStepOf(binMsg(protocol.OpVersion, "", "", ""))}},
@@ -85,12 +86,6 @@ func TestSASLMatchesMemcached(t *testing.T) {
 		}
 		nc.Close()
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got, want := runBinaryCase(t, shoal, tc), runBinaryCase(t, mc, tc)
-			if got != want {
-				t.Errorf("shoal and memcached differ\nshoal:\n%s\nmemcached:\n%s", got, want)
-			}
-		})
-	}
+	conformance.Check(t, []conformance.Peer{{Name: "shoal", Addr: shoal}, {Name: "memcached", Addr: mc}},
+		conformance.Exact, cases)
 }

@@ -55,8 +55,8 @@ type Server struct {
 // serverStats are the counters kept outside the store's shards.
 type serverStats struct {
 	currConns, totalConns, rejectedConns atomic.Int64
-	bytesRead, bytesWritten              atomic.Uint64
-	cmdFlush, cmdConfigGet, cmdMeta      atomic.Uint64
+	traffic                              traffic // bytes_read, bytes_written, cmd_meta
+	cmdFlush, cmdConfigGet               atomic.Uint64
 	storeTooLarge, storeNoMemory         atomic.Uint64
 	listenDisabled                       atomic.Uint64 // temporary accept failures
 }

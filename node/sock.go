@@ -30,19 +30,19 @@ func (wouldBlock) Temporary() bool { return true }
 // the sock. It counts the bytes read and written, once per system call.
 type sock struct {
 	net.Conn
-	raw      syscall.RawConn
-	fd       int
-	stats    *serverStats
-	noWait   bool // Read returns errWouldBlock instead of waiting
-	readFn   func(uintptr) bool
-	waitFn   func(uintptr) bool
-	buf      []byte // the Read in progress without waiting
-	n        int
-	err      error
-	waitedFd bool
+	raw    syscall.RawConn
+	fd     int
+	counts *trafficShard
+	noWait bool // Read returns errWouldBlock instead of waiting
+	readFn func(uintptr) bool
+	buf    []byte // the Read in progress without waiting
+	n      int
+	err    error
+
+	inPoll bool // inside servePolled's callback: Read reads at once, on its descriptor
 }
 
-func newSock(nc net.Conn, stats *serverStats) (*sock, error) {
+func newSock(nc net.Conn, counts *trafficShard) (*sock, error) {
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		return nil, fmt.Errorf("connection %T has no descriptor", nc)
@@ -51,20 +51,25 @@ func newSock(nc net.Conn, stats *serverStats) (*sock, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &sock{Conn: nc, raw: raw, fd: -1, stats: stats}
+	s := &sock{Conn: nc, raw: raw, fd: -1, counts: counts}
 	if err := raw.Control(func(fd uintptr) { s.fd = int(fd) }); err != nil {
 		return nil, err
 	}
 	// Method values made once: a closure per read would be an allocation
 	// per request.
-	s.readFn, s.waitFn = s.readNow, s.waitReady
+	s.readFn = s.readNow
 	return s, nil
 }
 
 func (s *sock) Read(b []byte) (int, error) {
+	if s.inPoll {
+		// Inside servePolled's callback: a read that waited would wait on
+		// the poller it is in.
+		return s.readInto(uintptr(s.fd), b)
+	}
 	if !s.noWait {
 		n, err := s.Conn.Read(b)
-		s.stats.bytesRead.Add(uint64(n))
+		s.counts.read.Add(uint64(n))
 		return n, err
 	}
 	s.buf, s.n, s.err = b, 0, nil
@@ -73,7 +78,18 @@ func (s *sock) Read(b []byte) (int, error) {
 	}
 	n, err := s.n, s.err
 	s.buf = nil
-	s.stats.bytesRead.Add(uint64(n))
+	s.counts.read.Add(uint64(n))
+	return n, err
+}
+
+// readInto is one read(2) into b that does not wait, on the descriptor
+// the poller's callback was given.
+func (s *sock) readInto(fd uintptr, b []byte) (int, error) {
+	s.buf, s.n, s.err = b, 0, nil
+	s.readNow(fd)
+	n, err := s.n, s.err
+	s.buf = nil
+	s.counts.read.Add(uint64(n))
 	return n, err
 }
 
@@ -97,24 +113,8 @@ func (s *sock) readNow(fd uintptr) bool {
 	}
 }
 
-// waitReadable parks the calling goroutine on Go's poller until the socket
-// may have something to read (it may wake without: callers read to see),
-// its read deadline passes, or it is closed. It holds no buffer meanwhile.
-func (s *sock) waitReadable() error {
-	s.waitedFd = false
-	return s.raw.Read(s.waitFn)
-}
-
-// waitReady is called before and after waiting: the first call asks to
-// wait, the second ends it.
-func (s *sock) waitReady(uintptr) bool {
-	done := s.waitedFd
-	s.waitedFd = true
-	return done
-}
-
 func (s *sock) Write(b []byte) (int, error) {
 	n, err := s.Conn.Write(b)
-	s.stats.bytesWritten.Add(uint64(n))
+	s.counts.written.Add(uint64(n))
 	return n, err
 }

@@ -3,7 +3,6 @@ package node
 import (
 	"bytes"
 	"errors"
-	"io"
 
 	"go.uber.org/zap"
 
@@ -29,13 +28,9 @@ func (c *conn) textCommand() error {
 		c.write(protocol.RespError)
 		return nil
 	}
-	// Timed from the line parsed to the reply buffered; the family is
-	// read first, as a long get reuses the tokens.
-	f := textFamily(tokens[0])
-	c.sampleText(f, tokens, rest)
-	start := c.s.intro.lat.Start()
+	r := c.observeText(tokens, rest)
 	err = c.runText(tokens, rest)
-	c.s.intro.lat.Done(c.id, f, start)
+	c.observeDone(r)
 	return err
 }
 
@@ -208,9 +203,7 @@ func (c *conn) getOne(key []byte, withCAS, touch bool, exptime int64) {
 	c.write(protocol.RespCRLF)
 }
 
-// update serves the storage commands: it reads the data block straight into
-// a reserved chunk, or throws it away unbuffered when the item cannot be
-// stored.
+// update serves the storage commands (intake.go).
 func (c *conn) update(tokens [][]byte, mode protocol.StoreMode) error {
 	var cmd protocol.StoreCommand
 	if errReply := protocol.ParseStore(tokens, mode, &cmd); errReply != nil {
@@ -225,87 +218,20 @@ func (c *conn) update(tokens [][]byte, mode protocol.StoreMode) error {
 	if st == nil {
 		return c.swallow(cmd.Bytes + 2)
 	}
-	res, err := st.Reserve(cmd.Key, cmd.Flags, int64(cmd.Exptime), cmd.Bytes, engineMode(mode))
+	b := dataBlock{key: cmd.Key, flags: cmd.Flags, exptime: int64(cmd.Exptime), size: cmd.Bytes,
+		mode: mode, text: true}
+	res, err := c.reserve(st, &b)
 	if err != nil {
-		c.observeStore(cmd.Key, mode, storeOutcome(0, err), cmd.Bytes, relativeTTL(int64(cmd.Exptime)))
 		c.storeError(err)
 		return c.swallow(cmd.Bytes + 2)
 	}
-	key := c.keepKey(cmd.Key)
-	if err := c.readData(st.Value(res)); err != nil {
-		st.Cancel(res)
-		if errors.Is(err, errBadChunk) {
-			c.reply(protocol.RespBadDataChunk)
-			return nil
-		}
-		return err
-	}
-	result, _, err := st.Commit(res, engineMode(mode), cmd.CAS)
-	c.observeStore(key, mode, storeOutcome(result, err), cmd.Bytes, relativeTTL(int64(cmd.Exptime)))
+	o := store.SetOptions{CAS: cmd.CAS}
+	result, _, err := c.fill(st, res, &b, mode, &o)
 	if err != nil {
-		if mode == protocol.ModeAppend || mode == protocol.ModePrepend {
-			// memcached answers NOT_STORED when the joined value cannot be
-			// allocated, too large or not.
-			c.reply(protocol.RespNotStored)
-			return nil
-		}
-		c.storeError(err)
-		return nil
+		return c.textBlockError(err)
 	}
 	c.reply(resultReply(result))
 	return nil
-}
-
-var errBadChunk = errors.New("data block not ended by \\r\\n")
-
-// swallow reads and throws away n bytes of a data block that will not be
-// stored, without buffering them.
-func (c *conn) swallow(n int) error {
-	if err := c.flushBeforeWaiting(n); err != nil {
-		return err
-	}
-	_, err := c.r.Discard(n)
-	return err
-}
-
-// flushBeforeWaiting sends the replies so far if reading n more bytes may
-// block: the client may be waiting for them before it sends the rest.
-func (c *conn) flushBeforeWaiting(n int) error {
-	if c.r.Buffered() < n {
-		return c.w.Flush()
-	}
-	return nil
-}
-
-// readData fills v from the data block and checks the "\r\n" after it.
-func (c *conn) readData(v []byte) error {
-	if err := c.flushBeforeWaiting(len(v) + 2); err != nil {
-		return err
-	}
-	if _, err := io.ReadFull(c.r, v); err != nil {
-		return err
-	}
-	var end [2]byte
-	if _, err := io.ReadFull(c.r, end[:]); err != nil {
-		return err
-	}
-	if end != [2]byte{'\r', '\n'} {
-		return errBadChunk
-	}
-	return nil
-}
-
-func (c *conn) storeError(err error) {
-	switch {
-	case errors.Is(err, store.ErrTooLarge):
-		c.s.stats.storeTooLarge.Add(1)
-		c.reply(protocol.RespTooLarge)
-	case errors.Is(err, store.ErrNonNumeric):
-		c.reply(protocol.RespNonNumeric)
-	default:
-		c.s.stats.storeNoMemory.Add(1)
-		c.reply(protocol.RespOutOfMemory)
-	}
 }
 
 func resultReply(r store.Result) []byte {
@@ -351,7 +277,10 @@ func (c *conn) arith(tokens [][]byte, incr bool) {
 	}
 	v, _, found, err := st.Arith(tokens[1], incr, delta)
 	switch {
+	case errors.Is(err, store.ErrNonNumeric):
+		c.reply(protocol.RespNonNumeric)
 	case err != nil:
+		c.countStoreFailure(err)
 		c.storeError(err)
 	case !found:
 		c.reply(protocol.RespNotFound)

@@ -5,30 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/shoal-cache/shoal/internal/testproc"
 	"github.com/shoal-cache/shoal/node"
+	"github.com/shoal-cache/shoal/node/internal/conformance"
 )
 
 // The text protocol is checked byte for byte against Debian's memcached
 // 1.6.18: every case runs against a shoal node and a real memcached, and
 // both must give the expected reply. Only what differs by nature is
 // normalised (CAS uniques, the version string).
-
-// startMemcached runs Debian's memcached on a free loopback port until the
-// test ends, with memcached's defaults and extra flags after them.
-func startMemcached(t testing.TB, extra ...string) string {
-	t.Helper()
-	return testproc.StartMemcached(t, append([]string{"-m", "64"}, extra...)...).Addr
-}
 
 // Markers in a case's writes.
 const (
@@ -51,24 +42,23 @@ type textCase struct {
 	closed bool // the server closes the connection after the replies
 }
 
-// textSession is a client connection that knows when the server is done
+// textSession is a conformance session that knows when the server is done
 // answering: a barrier sends "version" and waits for its reply, which it
 // then removes.
 type textSession struct {
-	nc      net.Conn
-	out     []byte // replies received, without the barriers' own
-	pending []byte // received since the last barrier
-	sent    strings.Builder
-	closed  bool
-	err     error
+	*conformance.Session
+	out    []byte // replies received, without the barriers' own
+	sent   strings.Builder
+	closed bool
+	err    error
 }
 
 func dialText(addr string) (*textSession, error) {
-	nc, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	s, err := conformance.Dial(addr)
 	if err != nil {
 		return nil, err
 	}
-	return &textSession{nc: nc}, nil
+	return &textSession{Session: s}, nil
 }
 
 func (s *textSession) write(b string) {
@@ -81,8 +71,7 @@ func (s *textSession) writeRaw(b string) {
 	if s.err != nil || s.closed {
 		return
 	}
-	_ = s.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(s.nc, b); err != nil {
+	if err := s.Send([]byte(b)); err != nil {
 		s.err = fmt.Errorf("writing: %w", err)
 	}
 }
@@ -108,37 +97,26 @@ func (s *textSession) barrier() {
 	versions := versionCommands(s.sent.String()) + 1
 	s.sent.Reset()
 	s.writeRaw("version\r\n")
-	_ = s.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	buf := make([]byte, 64<<10)
-	for s.err == nil {
-		norm := normalise(s.pending)
-		if strings.Count(norm, "VERSION <v>\r\n") >= versions && strings.HasSuffix(norm, "VERSION <v>\r\n") {
-			end := bytes.LastIndex(s.pending, []byte("VERSION "))
-			s.out = append(s.out, s.pending[:end]...)
-			s.pending = s.pending[:0]
-			return
-		}
-		n, err := s.nc.Read(buf)
-		s.pending = append(s.pending, buf[:n]...)
-		if errors.Is(err, io.EOF) {
-			s.closed = true
-			break
-		} else if err != nil {
-			s.err = fmt.Errorf("waiting for replies: %w (got %q)", err, s.pending)
-		}
+	got, end, err := s.Await(10*time.Second, func(got []byte) bool {
+		norm := normalise(got)
+		return strings.Count(norm, "VERSION <v>\r\n") >= versions && strings.HasSuffix(norm, "VERSION <v>\r\n")
+	})
+	switch {
+	case end == conformance.Complete:
+		got = got[:bytes.LastIndex(got, []byte("VERSION "))]
+	case errors.Is(err, io.EOF):
+		s.closed = true
+	default:
+		s.err = fmt.Errorf("waiting for replies: %w (got %q)", err, got)
 	}
-	s.out = append(s.out, s.pending...)
-	s.pending = s.pending[:0]
+	s.out = append(s.out, got...)
 }
 
 // readToEOF reads until the server closes the connection (up to d).
 func (s *textSession) readToEOF(d time.Duration) {
-	_ = s.nc.SetReadDeadline(time.Now().Add(d))
-	b, err := io.ReadAll(s.nc)
-	s.out = append(s.out, b...)
-	if err == nil {
-		s.closed = true
-	}
+	got, _, err := s.Await(d, nil)
+	s.out = append(s.out, got...)
+	s.closed = errors.Is(err, io.EOF)
 }
 
 var casPlaceholder = regexp.MustCompile(`\{CAS(\d+)\}`)
@@ -155,14 +133,23 @@ func (s *textSession) fillCAS(w string) string {
 	})
 }
 
-// run makes c's writes on a new connection to addr and returns the
-// normalised replies and whether the server closed the connection.
-func (c textCase) run(addr string) (got string, closed bool, err error) {
-	s, err := dialText(addr)
-	if err != nil {
-		return "", false, err
+func (c textCase) Name() string { return c.name }
+
+// Want is the one reply expected, with a note when the server is to close
+// the connection after it.
+func (c textCase) Want() []string { return []string{c.want + closedNote(c.closed)} }
+
+func closedNote(closed bool) string {
+	if closed {
+		return "(closed)"
 	}
-	defer s.nc.Close()
+	return ""
+}
+
+// Run makes c's writes on s and returns the normalised replies, noting
+// whether the server closed the connection.
+func (c textCase) Run(cs *conformance.Session) ([]string, error) {
+	s := &textSession{Session: cs}
 	// Each case starts from an empty cache. memcached keeps what is stored
 	// after a flush_all, even within the same second.
 	s.write("flush_all noreply\r\n")
@@ -186,7 +173,7 @@ func (c textCase) run(addr string) (got string, closed bool, err error) {
 	} else {
 		s.barrier()
 	}
-	return normalise(s.out), s.closed, s.err
+	return []string{normalise(s.out) + closedNote(s.closed)}, s.err
 }
 
 // replyLines walks a reply stream: fn gets each line (without "\r\n") and,
@@ -252,59 +239,18 @@ func normalise(b []byte) string {
 	return out.String()
 }
 
-// firstDiff describes where got and want part, for readable failures.
-func firstDiff(got, want string) string {
-	i := 0
-	for i < len(got) && i < len(want) && got[i] == want[i] {
-		i++
-	}
-	lo := max(0, i-40)
-	return fmt.Sprintf("at byte %d: got …%.120q…, want …%.120q…", i, got[lo:], want[lo:])
-}
-
 // peer is a server a case runs against.
 type peer struct{ name, addr string }
 
-// checkCases runs every case against every peer (the peers of one case
-// concurrently) and reports any peer whose reply is not the expected one.
-func checkCases(t *testing.T, peers []peer, cases []textCase) {
+// checkCases runs every case against every peer and reports any peer whose
+// reply is not the expected one.
+func checkCases[C conformance.Case](t *testing.T, peers []peer, cases []C) {
 	t.Helper()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			type result struct {
-				got    string
-				closed bool
-				err    error
-			}
-			results := make([]result, len(peers))
-			var wg sync.WaitGroup
-			for i, p := range peers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					r := &results[i]
-					r.got, r.closed, r.err = c.run(p.addr)
-				}()
-			}
-			wg.Wait()
-			for i, p := range peers {
-				r := results[i]
-				if r.err != nil {
-					t.Errorf("%s: %v", p.name, r.err)
-				}
-				if r.got != c.want {
-					if len(r.got)+len(c.want) < 600 {
-						t.Errorf("%s replied\n  %q\nwant\n  %q", p.name, r.got, c.want)
-					} else {
-						t.Errorf("%s replied %d bytes, want %d: %s", p.name, len(r.got), len(c.want), firstDiff(r.got, c.want))
-					}
-				}
-				if r.closed != c.closed {
-					t.Errorf("%s: connection closed = %v, want %v", p.name, r.closed, c.closed)
-				}
-			}
-		})
+	ps := make([]conformance.Peer, len(peers))
+	for i, p := range peers {
+		ps[i] = conformance.Peer{Name: p.name, Addr: p.addr}
 	}
+	conformance.Check(t, ps, conformance.Exact, cases)
 }
 
 func bytewise(s string) []string {
@@ -318,7 +264,7 @@ func bytewise(s string) []string {
 func TestTextProtocolMatchesMemcached(t *testing.T) {
 	peers := []peer{
 		{"shoal", node.StartTestNode(t)},
-		{"memcached", startMemcached(t)},
+		{"memcached", conformance.Memcached(t)},
 	}
 	checkCases(t, peers, textCases(time.Now()))
 }
@@ -633,12 +579,12 @@ type statsPeer struct {
 
 func freshStatsPeers(t *testing.T) []statsPeer {
 	var peers []statsPeer
-	for _, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", startMemcached(t)}} {
+	for _, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", conformance.Memcached(t)}} {
 		s, err := dialText(p.addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { s.nc.Close() })
+		t.Cleanup(func() { s.Close() })
 		peers = append(peers, statsPeer{p.name, s})
 	}
 	return peers
@@ -834,7 +780,7 @@ func TestTextStatsSubcommands(t *testing.T) {
 		}
 
 		// stats conns lists this connection, by its address.
-		local := "tcp:" + p.s.nc.LocalAddr().String()
+		local := "tcp:" + p.s.Conn().LocalAddr().String()
 		names, values := parseStats(t, p.name, p.s.do(t, "stats conns\r\n"))
 		found := false
 		for _, n := range names {

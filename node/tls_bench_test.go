@@ -8,6 +8,7 @@ import (
 
 	"github.com/shoal-cache/shoal/internal/testpki"
 	"github.com/shoal-cache/shoal/node"
+	"github.com/shoal-cache/shoal/node/internal/conformance"
 )
 
 // New TLS connections, shoal beside memcached -Z in one run: a full
@@ -24,7 +25,7 @@ func BenchmarkTLSConnect(b *testing.B) {
 			c.ConnLimit = 4096
 			c.TLS = node.TLSConfig{Enable: true, CertFile: p.CertFile, KeyFile: p.KeyFile, SessionCache: true}
 		})},
-		{"memcached", startMemcached(b, "-c", "4096", "-Z", "-o",
+		{"memcached", conformance.Memcached(b, "-c", "4096", "-Z", "-o",
 			"ssl_chain_cert="+p.CertFile+",ssl_key="+p.KeyFile+",ssl_session_cache")},
 	}
 	for _, resumed := range []bool{false, true} {

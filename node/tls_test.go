@@ -18,6 +18,7 @@ import (
 	"github.com/shoal-cache/shoal/internal/testpki"
 	"github.com/shoal-cache/shoal/internal/testproc"
 	"github.com/shoal-cache/shoal/node"
+	"github.com/shoal-cache/shoal/node/internal/conformance"
 )
 
 // tlsPeers starts a shoal node and memcached 1.6.18, both with -Z and the
@@ -35,7 +36,7 @@ func tlsPeers(t *testing.T, p *testpki.PKI, mutate func(*node.TLSConfig), mcOpts
 	if mcOpts != "" {
 		opts += "," + mcOpts
 	}
-	return []peer{{"shoal", srv}, {"memcached", testproc.StartMemcached(t, "-Z", "-o", opts).Addr}}
+	return []peer{{"shoal", srv}, {"memcached", conformance.Memcached(t, "-Z", "-o", opts)}}
 }
 
 // tlsExchange sends req over a new TLS connection and reads until the

@@ -98,3 +98,12 @@ func TestParseMachineBusy(t *testing.T) {
 		t.Fatal("odd /proc/stat accepted")
 	}
 }
+
+func TestParsePerfStat(t *testing.T) {
+	out := []byte("\n666726,,raw_syscalls:sys_enter,3003591208,100.00,,\n416843,,syscalls:sys_enter_read,3003591208,100.00,,\n" +
+		"<not supported>,,syscalls:sys_enter_sendmsg,0,100.00,,\n")
+	got := parsePerfStat(out)
+	if len(got) != 2 || got["all"] != 666726 || got["read"] != 416843 {
+		t.Errorf("parsePerfStat = %v; want all 666726, read 416843 and nothing else", got)
+	}
+}

@@ -197,7 +197,7 @@ func runConnections(ctx context.Context, a, b serverSpec, o options) error {
 	for round := 1; round <= o.rounds; round++ {
 		for _, wl := range wls {
 			for _, s := range []serverSpec{a, b} {
-				r, err := measure(ctx, s, wl.workload, wl.crowd, tick)
+				r, err := measure(ctx, s, wl.workload, tick, extras{crowd: wl.crowd})
 				if err != nil {
 					return fmt.Errorf("round %d, %s on %s: %w", round, wl.name, s.name, err)
 				}
@@ -240,7 +240,7 @@ func (rep *report) connectionsMarkdown() string {
 	fmt.Fprintf(&b, "# Connections: %s compared with %s\n\n", rep.B, rep.A)
 	fmt.Fprintf(&b, "Measured %s by `make bench-connections` (bench/compare --connections) in %s, on %s, %s CPUs.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), rep.Took.Round(time.Second), rep.Machine["cpu"], rep.Machine["cpus"])
-	fmt.Fprintf(&b, "Each server pinned to CPU %d with -m %d -t %d -c %d; the load generator and the crowd pinned to another\n"+
+	fmt.Fprintf(&b, "Each server pinned to CPU %s with -m %d -t %d -c %d; the load generator and the crowd pinned to another\n"+
 		"CPU. Every run starts a fresh server, fills get90's key space, opens the crowd (%d connections: idle ones make\n"+
 		"one request each; slow ones each send `get slow-crowd` one byte a second, round and round), waits %s,\n"+
 		"reads resident memory (VmRSS; per crowd connection: its growth since before the crowd, over %d), then runs\n"+

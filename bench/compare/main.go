@@ -41,7 +41,7 @@ func main() {
 }
 
 func defaultOptions() options {
-	return options{memcached: "/usr/bin/memcached", shoal: "bin/shoal", b: "shoal", memoryMB: 1024, threads: 1,
+	return options{memcached: "/usr/bin/memcached", shoal: "bin/shoal", b: "shoal", memoryMB: 1024, threads: 1, cpu: "0",
 		rounds: 3, duration: 4 * time.Second, out: "bench/results"}
 }
 
@@ -52,11 +52,12 @@ func compareOptions(f *pflag.FlagSet, o *options) {
 	f.StringVarP(&o.b, "against", "b", o.b, "the server compared with memcached: shoal, or memcached to try the harness")
 	f.IntVarP(&o.memoryMB, "memory-limit", "m", o.memoryMB, "memory limit of each server, in megabytes")
 	f.IntVarP(&o.threads, "threads", "t", o.threads, "threads of each server")
-	f.IntVar(&o.cpu, "server-cpu", o.cpu, "CPU the servers are pinned to")
+	f.StringVar(&o.cpu, "server-cpu", o.cpu, "CPUs the servers are pinned to, as taskset -c takes them (0, or 0,1 with -t 2)")
 	f.IntVar(&o.rounds, "rounds", o.rounds, "rounds of A B runs")
 	f.DurationVar(&o.duration, "duration", o.duration, "measured load per run")
 	f.StringVar(&o.out, "out", o.out, "folder of the results")
 	f.StringVar(&o.only, "only", o.only, "run only the workload of this name")
+	f.BoolVar(&o.syscalls, "syscalls", o.syscalls, "count each server's system calls per op (perf stat's tracepoints; perturbs the timings a little)")
 	f.BoolVar(&o.tls, "tls", o.tls, "both servers with TLS (-Z, a throwaway certificate), the load over TLS")
 	f.BoolVar(&o.memory, "memory-sweep", o.memory, "instead of the workloads, the resident memory sweep (memory.md)")
 	f.BoolVar(&o.misses, "miss-ratio", o.misses, "instead of the workloads, the miss ratio under memory pressure (missratio.md)")
@@ -66,10 +67,12 @@ func compareOptions(f *pflag.FlagSet, o *options) {
 type options struct {
 	memcached, shoal, b string
 	memoryMB, threads   int
-	cpu, rounds         int
+	rounds              int
+	cpu                 string
 	duration            time.Duration
 	out, only           string
 	tls, memory, misses bool
+	syscalls            bool
 	conns               bool
 }
 
@@ -124,6 +127,9 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("no workload named %q", o.only)
 		}
 	}
+	if o.syscalls && !perfWorks() {
+		return fmt.Errorf("--syscalls: perf cannot count raw_syscalls:sys_enter here (install linux-perf; run as root)")
+	}
 	tick, err := clockTicks()
 	if err != nil {
 		return err
@@ -134,7 +140,7 @@ func run(ctx context.Context, o options) error {
 	for round := 1; round <= o.rounds; round++ {
 		for _, wl := range wls {
 			for _, s := range []serverSpec{a, b} {
-				r, err := measure(ctx, s, wl, noCrowd, tick)
+				r, err := measure(ctx, s, wl, tick, extras{syscalls: o.syscalls})
 				if err != nil {
 					return fmt.Errorf("round %d, %s on %s: %w", round, wl.name, s.name, err)
 				}
@@ -143,6 +149,9 @@ func run(ctx context.Context, o options) error {
 				fmt.Printf("round %d/%d  %-11s %-11s %9.0f ops/s  p99 %8.1fus  cpu %6.2fus/op  rss %6.0f MiB  hits %5.1f%%  wrong %d  errors %d  other load %.2f CPU\n",
 					round, o.rounds, wl.name, s.name, r.Throughput, r.P99us, r.CPUusPerOp, r.RSSMiB,
 					r.HitPct, r.VerifyErrors, r.Errors, r.OtherCPU)
+				if o.syscalls {
+					fmt.Printf("           syscalls/op %.2f (read %.2f)\n", r.Syscalls["all"], r.Syscalls["read"])
+				}
 			}
 		}
 	}

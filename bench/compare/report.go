@@ -37,6 +37,17 @@ var metrics = []metric{
 	{"resident memory", "MiB", false, func(r runResult) float64 { return r.RSSMiB }, "%.0f"},
 }
 
+// syscallsMetric is every system call per op, reported with --syscalls.
+var syscallsMetric = metric{"syscalls per op", "calls", false, func(r runResult) float64 { return r.Syscalls["all"] }, "%.2f"}
+
+// shown are the metrics of this report's table and chart.
+func (rep *report) shown() []metric {
+	if rep.Options.syscalls {
+		return append(append([]metric(nil), metrics...), syscallsMetric)
+	}
+	return metrics
+}
+
 // median of one metric over the rounds of a workload on a server.
 func (rep *report) median(wl, server string, m metric) float64 {
 	var xs []float64
@@ -79,15 +90,15 @@ func (m metric) meets(ratio float64) bool {
 func (rep *report) table() string {
 	var b strings.Builder
 	b.WriteString("| workload |")
-	for _, m := range metrics {
+	for _, m := range rep.shown() {
 		fmt.Fprintf(&b, " %s %s (%s) | %s | ratio |", m.name, rep.A, m.unit, rep.B)
 	}
 	b.WriteString("\n|---|")
-	b.WriteString(strings.Repeat("---:|---:|---:|", len(metrics)))
+	b.WriteString(strings.Repeat("---:|---:|---:|", len(rep.shown())))
 	b.WriteString("\n")
 	for _, wl := range rep.Workloads {
 		fmt.Fprintf(&b, "| %s |", wl.name)
-		for _, m := range metrics {
+		for _, m := range rep.shown() {
 			r := rep.ratio(wl.name, m)
 			mark := ""
 			if !m.meets(r) {
@@ -116,7 +127,7 @@ func (rep *report) writeMarkdown(f *os.File) error {
 		fmt.Fprintf(&b, "- %s: %s\n", k, rep.Machine[k])
 	}
 	fmt.Fprintf(&b, `
-Each server runs pinned to CPU %d (taskset) with -m %d -t %d on 127.0.0.1; the
+Each server runs pinned to CPU %s (taskset) with -m %d -t %d on 127.0.0.1; the
 load generator (package bench, one OS thread) runs pinned to another CPU. Every
 run starts a fresh server, fills the whole key space (not measured), then sends
 %s of load with every value read back verified. The workloads alternate
@@ -134,6 +145,9 @@ ratios <= 1; ✗ marks where it does not.
 		fmt.Fprintf(&b, "\n**Other work was running on the machine** (up to %.2f CPU besides the server and the\n"+
 			"load generator, see \"other CPU\" below): these figures are skewed by it.\n", busy)
 	}
+	if o.syscalls {
+		b.WriteString(rep.syscallTable())
+	}
 	b.WriteString("\n![ratios](latest.svg)\n\n## Workloads\n\n")
 	for _, wl := range rep.Workloads {
 		fmt.Fprintf(&b, "- **%s**: %s.\n", wl.name, wl.what)
@@ -149,6 +163,29 @@ ratios <= 1; ✗ marks where it does not.
 	}
 	_, err := io.WriteString(f, b.String())
 	return err
+}
+
+// syscallTable breaks the system calls per op down by call (medians over
+// the rounds), for --syscalls.
+func (rep *report) syscallTable() string {
+	var b strings.Builder
+	b.WriteString("\n## System calls per op (perf stat tracepoints, medians)\n\n| workload | server | all |")
+	names := syscallNames()
+	for _, n := range names {
+		fmt.Fprintf(&b, " %s |", n)
+	}
+	b.WriteString("\n|---|---|---:|" + strings.Repeat("---:|", len(names)) + "\n")
+	for _, wl := range rep.Workloads {
+		for _, srv := range []string{rep.A, rep.B} {
+			fmt.Fprintf(&b, "| %s | %s | %.2f |", wl.name, srv, rep.median(wl.name, srv, syscallsMetric))
+			for _, n := range names {
+				m := metric{get: func(r runResult) float64 { return r.Syscalls[n] }}
+				fmt.Fprintf(&b, " %.2f |", rep.median(wl.name, srv, m))
+			}
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
 }
 
 // otherLoadWarn is the other load, in CPUs, above which the report warns.
@@ -183,7 +220,7 @@ func (rep *report) writeSVG(f *os.File) error {
 		plotW, plotH  = w - left - right, h - top - bottom
 		barGap, group = 4, 0.8
 	)
-	colors := []string{"#4e79a7", "#f28e2b", "#59a14f", "#e15759"}
+	colors := []string{"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2"}
 	// The axis stops at 2: a bar past it is cut at the top and labelled, so
 	// one large ratio does not flatten all the others.
 	const ymax = 2.0
@@ -200,10 +237,10 @@ func (rep *report) writeSVG(f *os.File) error {
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%.1f</text>`+"\n", left-6, y(v)+4, v)
 	}
 	gw := float64(plotW) / float64(len(rep.Workloads))
-	bw := gw * group / float64(len(metrics))
+	bw := gw * group / float64(len(rep.shown()))
 	for i, wl := range rep.Workloads {
 		x0 := float64(left) + gw*float64(i) + gw*(1-group)/2
-		for j, m := range metrics {
+		for j, m := range rep.shown() {
 			r := rep.ratio(wl.name, m)
 			if math.IsNaN(r) || math.IsInf(r, 0) {
 				continue
@@ -223,7 +260,7 @@ func (rep *report) writeSVG(f *os.File) error {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", x0+gw*group/2, top+plotH+18, esc(wl.name))
 	}
 	fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="black" stroke-dasharray="6 4"/>`+"\n", left, w-right, y(1), y(1))
-	for j, m := range metrics {
+	for j, m := range rep.shown() {
 		x := left + j*200
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="12" height="12" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n",
 			x, h-28, colors[j], x+18, h-18, esc(m.name))

@@ -18,7 +18,7 @@ import (
 type serverSpec struct {
 	name, kind, bin   string
 	memoryMB, threads int
-	cpu               int
+	cpu               string   // a taskset CPU list
 	extra             []string // more options (TLS)
 }
 
@@ -37,7 +37,7 @@ func (s serverSpec) start() (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-c", strconv.Itoa(s.cpu), s.bin}
+	args := []string{"-c", s.cpu, s.bin}
 	if s.kind == "shoal" {
 		args = append(args, "node")
 	}
@@ -158,8 +158,11 @@ type runResult struct {
 	FillSets     int64   `json:"fill_sets"`
 	FillSeconds  float64 `json:"fill_s"`
 	VerifyErrors int64   `json:"verify_errors"`
-	Errors       int64   `json:"errors"`
-	OtherCPU     float64 `json:"other_cpu"` // CPUs busy with other work, on average
+	// Syscalls counts the server's system calls per op over the load, by
+	// call name ("all": every call), with --syscalls.
+	Syscalls map[string]float64 `json:"syscalls_per_op,omitempty"`
+	Errors   int64              `json:"errors"`
+	OtherCPU float64            `json:"other_cpu"` // CPUs busy with other work, on average
 	// CrowdKBPerConn is what the workload's crowd of connections cost the
 	// server in resident memory, per connection (connections.go).
 	CrowdKBPerConn float64 `json:"crowd_kb_per_conn,omitempty"`
@@ -167,8 +170,15 @@ type runResult struct {
 
 // measure starts a fresh server, fills the key space, then reads the
 // server's CPU clock around the measured load, and its memory at the end.
-// With a crowd, it opens the crowd after the fill (connections.go).
-func measure(ctx context.Context, s serverSpec, wl workload, k crowdKind, ticksPerSec float64) (runResult, error) {
+// extras are what a run measures besides the load: the server's system
+// calls (--syscalls), or a crowd of connections opened after the fill
+// (connections.go).
+type extras struct {
+	syscalls bool
+	crowd    crowdKind
+}
+
+func measure(ctx context.Context, s serverSpec, wl workload, ticksPerSec float64, x extras) (runResult, error) {
 	srv, err := s.start()
 	if err != nil {
 		return runResult{}, err
@@ -196,12 +206,17 @@ func measure(ctx context.Context, s serverSpec, wl workload, k crowdKind, ticksP
 		r.FillSets, r.FillSeconds = sets, time.Since(fillStart).Seconds()
 	}
 
-	if k != noCrowd {
-		if r.CrowdKBPerConn, cr, err = openCrowdOn(srv, k); err != nil {
+	if x.crowd != noCrowd {
+		if r.CrowdKBPerConn, cr, err = openCrowdOn(srv, x.crowd); err != nil {
 			return r, err
 		}
 	}
-
+	var counter *syscallCounter
+	if x.syscalls {
+		if counter, err = countSyscalls(srv.cmd.Process.Pid); err != nil {
+			return r, fmt.Errorf("perf stat: %w", err)
+		}
+	}
 	c0, err := readClock(srv)
 	if err != nil {
 		return r, err
@@ -209,6 +224,12 @@ func measure(ctx context.Context, s serverSpec, wl workload, k crowdKind, ticksP
 	res, err := bench.Run(ctx, cfg)
 	if err != nil {
 		return r, err
+	}
+	if counter != nil {
+		r.Syscalls = map[string]float64{}
+		for name, n := range counter.stop() {
+			r.Syscalls[name] = float64(n) / float64(max(res.Ops, 1))
+		}
 	}
 	c1, err := readClock(srv)
 	if err != nil {
