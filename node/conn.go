@@ -66,6 +66,7 @@ type conn struct {
 	started  bool          // its protocol chosen, from the first byte
 	binary   bool
 	fromPoll bool // dispatched by the epoll set, no request read since
+	mustWait bool // could not be parked: waits on Go's poller past maxWaiting
 	inEpoll  bool // its descriptor is registered in the epoll set
 
 	waiting  bool  // servePolled's callback asked to wait (polled.go)
@@ -106,17 +107,25 @@ func (c *conn) run() {
 	if c.fromPoll {
 		c.lastCmd.Store(time.Now().UnixNano()) // it has sent something
 	}
-	err := c.serve()
-	if errors.Is(err, errPark) {
+	for {
+		err := c.serve()
 		c.returnLease()
-		c.scratch, c.long = nil, nil
-		if c.s.poll.park(c) {
+		if !errors.Is(err, errPark) {
+			c.end(err)
 			return
 		}
-		err = errClose
+		c.scratch, c.long = nil, nil
+		switch c.s.poll.park(c) {
+		case parkedOK:
+			return
+		case parkFailed:
+			c.end(errClose)
+			return
+		}
+		// Not parked for want of a descriptor: it waits on Go's poller
+		// instead, and the sweep after tries again.
+		c.fromPoll, c.mustWait = false, true
 	}
-	c.returnLease()
-	c.end(err)
 }
 
 // end closes c for good and forgets it.

@@ -135,7 +135,7 @@ func (c *conn) waitPolled() bool {
 		c.polled = err
 		return true
 	}
-	if c.fromPoll || !c.s.poll.enterWait() {
+	if c.fromPoll || !c.s.poll.enterWait(c.mustWait) {
 		c.polled = errPark
 		return true
 	}
@@ -151,6 +151,6 @@ func (c *conn) waitPolled() bool {
 
 // stopWaiting ends the count of c's wait begun in waitPolled.
 func (c *conn) stopWaiting() {
-	c.waiting = false
+	c.waiting, c.mustWait = false, false
 	c.s.poll.leaveWait()
 }

@@ -92,24 +92,39 @@ func newPoller(s *Server) (*poller, error) {
 	return p, nil
 }
 
-// park puts c in the set, to be run again when it is readable. It reports
-// false when c cannot be parked (the server is draining, or out of
-// descriptors): c must end. Once it returns true, c belongs to the set: the
-// caller must not touch it.
-func (p *poller) park(c *conn) bool {
-	p.freed.Add(1)
+// What park did with a connection.
+type parkResult int
+
+const (
+	parkedOK   parkResult = iota // c belongs to the set: the caller must not touch it
+	parkLater                    // no descriptor to park it with for now: it waits as it is
+	parkFailed                   // the server is draining, or parking failed: c must end
+)
+
+// park puts c in the set, to be run again when it is readable.
+func (p *poller) park(c *conn) parkResult {
 	if _, isTLS := c.nc.(*tls.Conn); isTLS {
-		return p.add(c.sock.fd, parked{c: c}, !c.inEpoll)
+		if !p.add(c.sock.fd, parked{c: c}, !c.inEpoll) {
+			return parkFailed
+		}
+		p.freed.Add(1)
+		return parkedOK
 	}
 	pc, fd, err := c.detach()
+	if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
+		// Parking takes a descriptor for a moment (detach); a node out
+		// of them keeps its connections rather than close them.
+		return parkLater
+	}
 	if err != nil {
 		p.s.log.Warn("parking a connection", zap.Error(err))
-		return false
+		return parkFailed
 	}
 	if !p.add(fd, pc, true) {
 		pc.close(p.s, fd)
 	}
-	return true
+	p.freed.Add(1)
+	return parkedOK
 }
 
 // add registers fd for the connection pc parks. A plain one is registered
@@ -165,9 +180,10 @@ func (p *poller) keep(fd int, pc parked) bool {
 }
 
 // enterWait reports whether a connection may wait on Go's poller
-// (maxWaiting); if it may, it must call leaveWait once done.
-func (p *poller) enterWait() bool {
-	if p.waiting.Add(1) > maxWaiting {
+// (maxWaiting), or must (it could not be parked); if it may, it must call
+// leaveWait once done.
+func (p *poller) enterWait(must bool) bool {
+	if p.waiting.Add(1) > maxWaiting && !must {
 		p.waiting.Add(-1)
 		return false
 	}
