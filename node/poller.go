@@ -48,11 +48,12 @@ const (
 const maxWaiting = 256
 
 // poller is the server's own epoll set. It holds parked connections, those
-// with nothing to run, without a goroutine or buffers, each registered
-// one-shot, so an event hands the connection to exactly one new goroutine,
-// which serves it until it parks again. Go's poller (which every
-// connection stays on too) then serves the reads and writes that must
-// wait. One goroutine waits on the set and also sweeps.
+// with nothing to run, without a goroutine or buffers. Its one goroutine
+// waits on the set and also sweeps: an event on a connection either adds
+// to the partial line it holds (parked.more) or hands it, out of the set,
+// to exactly one new goroutine, which serves it until it parks again. Go's
+// poller (which every connection stays on too) then serves the reads and
+// writes that must wait.
 type poller struct {
 	s    *Server
 	fd   int // the epoll instance

@@ -168,8 +168,6 @@ type runResult struct {
 	CrowdKBPerConn float64 `json:"crowd_kb_per_conn,omitempty"`
 }
 
-// measure starts a fresh server, fills the key space, then reads the
-// server's CPU clock around the measured load, and its memory at the end.
 // extras are what a run measures besides the load: the server's system
 // calls (--syscalls), or a crowd of connections opened after the fill
 // (connections.go).
@@ -178,6 +176,8 @@ type extras struct {
 	crowd    crowdKind
 }
 
+// measure starts a fresh server, fills the key space, then reads the
+// server's CPU clock around the measured load, and its memory at the end.
 func measure(ctx context.Context, s serverSpec, wl workload, ticksPerSec float64, x extras) (runResult, error) {
 	srv, err := s.start()
 	if err != nil {
