@@ -1,0 +1,262 @@
+package seg
+
+import "slices"
+
+// Eviction is merge-based, as Segcache's: when no segment is free, the
+// oldest few segments of one TTL bucket's chain (the bucket whose oldest
+// segment is oldest overall) are merged into one new segment. Items the
+// index no longer points at (replaced, deleted, never committed) are
+// dropped for free, dead items are reclaimed, and of the live ones those
+// read at least threshold times since they were written or last merged are
+// copied into the new segment, their read counts halved, until it is full;
+// the rest are evicted. The threshold adapts: up when the new segment
+// fills, down when it is left less than half full, so that about one
+// segment's worth of the most read items survives each merge, and read-once
+// items (a cache-aside fill) do not outlive those read again. Merging
+// mergeSegments segments frees all but one of them.
+const mergeSegments = 4
+
+// maxThreshold bounds the frequency threshold.
+const maxThreshold = 8
+
+// Eviction is an evicted item as memcached's watch evictions reports it.
+type Eviction struct {
+	Key        []byte // valid only during the call
+	Fetched    bool   // read since it was stored
+	TTL        int64  // seconds it had left, -1 for none
+	LastAccess uint32 // seconds since it was last read or written
+	Class      int
+	Size       int // value bytes
+}
+
+// evict frees at least one segment, unless another caller freed one while
+// this one waited. A caller holding a shard lock only tries: it must not
+// wait for the evictor, which may be waiting for its shard.
+func (s *Store) evict(held holding) bool {
+	frees := s.frees.Load()
+	if held.shard < 0 {
+		s.evictMu.Lock()
+	} else if !s.evictMu.TryLock() {
+		return false
+	}
+	defer s.evictMu.Unlock()
+	if s.frees.Load() != frees {
+		return true
+	}
+	srcs, run := s.victims(held)
+	if len(srcs) == 0 {
+		id := s.sealOldest(held)
+		return id != 0 && s.drop(id, held)
+	}
+	if len(srcs) == 1 || run {
+		return s.drop(srcs[0], held)
+	}
+	return s.merge(srcs, held)
+}
+
+// victims picks the segments to merge: up to mergeSegments sealed,
+// unpinned segments from the head of the chain whose head is oldest, or a
+// large item's run alone. evictMu is held.
+func (s *Store) victims(held holding) (srcs []int32, run bool) {
+	s.segMu.Lock()
+	defer s.segMu.Unlock()
+	segs := s.arena.segs
+	best := -1
+	for i := range s.buckets {
+		b := &s.buckets[i]
+		if id := b.head; s.evictable(b, id, held) && (best < 0 || segs[id].seq < segs[s.buckets[best].head].seq) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil, false
+	}
+	b := &s.buckets[best]
+	if segs[b.head].run > 1 {
+		return []int32{b.head}, true
+	}
+	for id := b.head; id != 0 && len(srcs) < mergeSegments && s.evictable(b, id, held) && segs[id].run == 1; id = segs[id].next {
+		srcs = append(srcs, id)
+	}
+	return srcs, false
+}
+
+// evictable reports whether segment id can be freed now: it is not b's
+// active segment, no item in it is being filled, and the caller is not
+// reading from it. segMu is held.
+func (s *Store) evictable(b *ttlBucket, id int32, held holding) bool {
+	return id != 0 && id != b.active && s.arena.segs[id].pins.Load() == 0 &&
+		(held.pin == 0 || segOf(held.pin) != id)
+}
+
+// sealOldest ends appends to the oldest active segment, so that it can be
+// evicted: memory is too small for every TTL bucket in use to keep one
+// open. It returns the segment if it is evictable. evictMu is held.
+func (s *Store) sealOldest(held holding) int32 {
+	s.segMu.Lock()
+	best := -1
+	for i := range s.buckets {
+		if a := s.buckets[i].active; a != 0 && (best < 0 || s.arena.segs[a].seq < s.arena.segs[s.buckets[best].active].seq) {
+			best = i
+		}
+	}
+	s.segMu.Unlock()
+	if best < 0 {
+		return 0
+	}
+	b := &s.buckets[best]
+	b.mu.Lock()
+	s.segMu.Lock()
+	defer s.segMu.Unlock()
+	defer b.mu.Unlock()
+	id := b.active
+	b.active = 0
+	if !s.evictable(b, id, held) {
+		return 0
+	}
+	return id
+}
+
+// drop evicts every item of segment id and frees it. evictMu is held.
+func (s *Store) drop(id int32, held holding) bool {
+	now := s.clock.Now()
+	if !s.walk(id, held, func(sh *shard, r loc, _ uint64, i int) bool {
+		if s.cfg.DisableEvictions && s.live(r) {
+			return false
+		}
+		s.remove(sh, r, i, now)
+		return true
+	}) {
+		return false
+	}
+	s.segMu.Lock()
+	s.unchain(id)
+	s.release(id)
+	s.segMu.Unlock()
+	return true
+}
+
+// remove takes the item in slot i out of the index, counting it reclaimed
+// if it was dead and evicted if not. sh.mu is held.
+func (s *Store) remove(sh *shard, r loc, i int, now uint32) {
+	c := s.counters(sh, r)
+	if s.live(r) {
+		s.countEviction(c, r, now)
+	} else {
+		c.Reclaimed++
+		if !s.m.hasBit(r, bitFetched) {
+			c.ExpiredUnfetched++
+		}
+	}
+	sh.remove(s.m, i)
+	sh.countItem(s.classOf(r), s.m.total(r), -1)
+}
+
+// merge merges srcs, the oldest segments of one chain, into a new segment
+// that takes their place. evictMu is held.
+func (s *Store) merge(srcs []int32, held holding) bool {
+	s.segMu.Lock()
+	dst := s.arena.take(1, 1) // the sources free more than this one
+	s.segMu.Unlock()
+	if dst == 0 {
+		return s.drop(srcs[0], held)
+	}
+	ds := &s.arena.segs[dst]
+	now := s.clock.Now()
+	full := false
+	done := 0
+	threshold := s.threshold
+	if s.cfg.DisableEvictions {
+		threshold = 0 // keep every live item it can
+	}
+	for _, id := range srcs {
+		if !s.walk(id, held, func(sh *shard, r loc, h uint64, i int) bool {
+			e := sh.slots[i]
+			n := s.m.total(r)
+			w := ds.write.Load()
+			switch {
+			case !s.live(r):
+			case int(e.freq()) < threshold:
+			case int(w)+n > segSize:
+				full = true
+			default:
+				nr := loc(int(dst)*segSize + int(w))
+				copy(s.m[nr:int(nr)+n], s.m[r:int(r)+n])
+				ds.raiseExp(s.m.exptime(nr))
+				ds.write.Store(w + uint32(n))
+				sh.slots[i] = makeSlot(e.tag(), e.freq()/2, nr)
+				s.counters(sh, r).Rescues++
+				return true
+			}
+			if s.cfg.DisableEvictions && s.live(r) {
+				return false
+			}
+			s.remove(sh, r, i, now)
+			return true
+		}) {
+			break
+		}
+		done++
+	}
+	s.adapt(full, ds.write.Load())
+	s.segMu.Lock()
+	defer s.segMu.Unlock()
+	if ds.write.Load() == 0 {
+		s.release(dst)
+	} else {
+		s.chainBefore(dst, srcs[0])
+		ds.seq, ds.created = s.arena.segs[srcs[max(done-1, 0)]].seq, s.arena.segs[srcs[0]].created
+	}
+	for _, id := range srcs[:done] {
+		s.unchain(id)
+		s.release(id)
+	}
+	return done > 0
+}
+
+// adapt moves the merge threshold after a merge. evictMu is held.
+func (s *Store) adapt(full bool, kept uint32) {
+	switch {
+	case full && s.threshold < maxThreshold:
+		s.threshold++
+	case !full && kept < segSize/2 && s.threshold > 0:
+		s.threshold--
+	}
+}
+
+// release frees segment id. segMu is held.
+func (s *Store) release(id int32) {
+	s.arena.release(id)
+	s.frees.Add(1)
+}
+
+func (s *Store) countEviction(c *ClassCounters, r loc, now uint32) {
+	if f := s.cfg.OnEvict; f != nil {
+		ttl := int64(-1)
+		if exp := s.m.exptime(r); exp != 0 {
+			ttl = int64(exp) - int64(now)
+		}
+		f(Eviction{Key: s.m.keyOf(r), Fetched: s.m.hasBit(r, bitFetched), TTL: ttl,
+			LastAccess: now - s.m.atime(r), Class: s.classOf(r), Size: s.m.vlen(r)})
+	}
+	c.Evicted++
+	if s.m.exptime(r) != 0 {
+		c.EvictedNonzero++
+	}
+	if !s.m.hasBit(r, bitFetched) {
+		c.EvictedUnfetched++
+	}
+	c.EvictedTime = now - s.m.atime(r)
+}
+
+func sortBy(ids []int32, less func(a, b int32) bool) {
+	slices.SortFunc(ids, func(a, b int32) int {
+		switch {
+		case less(a, b):
+			return -1
+		case less(b, a):
+			return 1
+		}
+		return 0
+	})
+}
