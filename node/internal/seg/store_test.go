@@ -2,8 +2,10 @@ package seg
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -386,4 +388,60 @@ func testSeed(t *testing.T) uint64 {
 	}
 	t.Logf("seed %d (SHOAL_STORE_SEED=%d reproduces it)", seed, seed)
 	return seed
+}
+
+// Items larger than a segment get a run of segments of their own; evicting
+// one frees the whole run, and small items and large ones evict each other
+// without a wrong byte.
+func TestStoreLargeItems(t *testing.T) {
+	s := newTestStore(t, 24, func(c *Config) { c.MaxItemSize = 64 << 20 })
+	if _, err := s.Reserve([]byte("k"), 0, 0, 64<<20, ModeSet); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("64 MB value under -I 64m: %v, want ErrTooLarge", err)
+	}
+	rng := rand.New(rand.NewPCG(testSeed(t), 2))
+	last := map[string]int{}
+	for i := 0; i < 120; i++ {
+		key := fmt.Sprint("big", rng.IntN(20))
+		n := 1 + rng.IntN(3<<20)
+		if rng.IntN(3) == 0 {
+			n = 1 + rng.IntN(1000) // small ones among them
+		}
+		v := modelValue(key, uint64(i), n)
+		res, err := s.Reserve([]byte(key), 0, 0, n, ModeSet)
+		if err != nil {
+			t.Fatalf("storing %d bytes: %v", n, err)
+		}
+		copy(s.Value(res), v)
+		if r, _, err := s.Commit(res, ModeSet, 0); r != Stored || err != nil {
+			t.Fatalf("commit %d bytes: %v %v", n, r, err)
+		}
+		last[key] = i
+		for _, k := range []string{key, fmt.Sprint("big", rng.IntN(20))} {
+			got, _, ok := get(s, k)
+			if k == key && !ok {
+				t.Fatalf("%s missed right after it was stored", k)
+			}
+			if seq, set := last[k]; ok && (!set || got != string(modelValue(k, uint64(seq), len(got)))) {
+				t.Fatalf("%s read back a value it was not last given (%d bytes)", k, len(got))
+			}
+		}
+		if tot := s.Totals(); tot.Pages > 24+1 {
+			t.Fatalf("%d segments in use, limit 24", tot.Pages)
+		}
+	}
+	if s.Totals().Evictions == 0 {
+		t.Fatal("no evictions: the test did not exercise them")
+	}
+}
+
+// modelValue is the value stored for key's seq-th write: the key, the
+// sequence number and a CRC of both, then filler up to n bytes.
+func modelValue(key string, seq uint64, n int) []byte {
+	v := make([]byte, n)
+	head := binary.LittleEndian.AppendUint64([]byte(key), seq)
+	head = binary.LittleEndian.AppendUint32(head, crc32.ChecksumIEEE(head))
+	for i := range v {
+		v[i] = head[i%len(head)]
+	}
+	return v
 }
