@@ -1,4 +1,4 @@
-package seg
+package store
 
 // A segment is walked item by item from its start to where its writes have
 // reached: klen and vlen, written before the write offset moved past them,
@@ -14,9 +14,19 @@ type visit func(sh *shard, r loc, h uint64, i int) bool
 // is taken as locked and others only try-locked. It returns false when fn
 // stopped it or a shard could not be locked. evictMu is held.
 func (s *Store) walk(id int32, held holding, fn visit) bool {
+	_, ok := s.walkFrom(id, 0, segSize, held, fn)
+	return ok
+}
+
+// walkFrom is walk from byte from of the segment, over at most n items; it
+// also returns where it stopped, or -1 at the segment's end.
+func (s *Store) walkFrom(id int32, from, n int, held holding, fn visit) (int, bool) {
 	base := int(id) * segSize
 	end := base + int(s.arena.segs[id].write.Load())
-	for off := base; off < end; {
+	for off := base + from; off < end; n-- {
+		if n == 0 {
+			return off - base, true
+		}
 		r := loc(off)
 		off += s.m.total(r)
 		h := s.hash(s.m.keyOf(r))
@@ -27,7 +37,7 @@ func (s *Store) walk(id int32, held holding, fn visit) bool {
 		case held.shard < 0:
 			sh.mu.Lock()
 		case !sh.mu.TryLock():
-			return false
+			return -1, false
 		}
 		ok := true
 		if i := sh.findLoc(r, h); i >= 0 {
@@ -37,21 +47,8 @@ func (s *Store) walk(id int32, held holding, fn visit) bool {
 			sh.mu.Unlock()
 		}
 		if !ok {
-			return false
+			return -1, false
 		}
 	}
-	return true
-}
-
-// chained lists the segments in chains, newest first. segMu is held.
-func (s *Store) chained() []int32 {
-	var ids []int32
-	for i := range s.buckets {
-		for id := s.buckets[i].tail; id != 0; id = s.arena.segs[id].prev {
-			ids = append(ids, id)
-		}
-	}
-	segs := s.arena.segs
-	sortBy(ids, func(a, b int32) bool { return segs[a].seq > segs[b].seq })
-	return ids
+	return -1, true
 }

@@ -1,4 +1,4 @@
-package seg
+package store
 
 // holding is what an allocating caller holds: the index of the shard whose
 // lock it has (-1 for none), and an item it is still reading, whose

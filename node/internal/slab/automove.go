@@ -1,4 +1,4 @@
-package store
+package slab
 
 // Page rebalancing: memcached 1.6's slab automover (slab_automove=1). Once
 // memory is full, a class only grows by taking a page from another. Every

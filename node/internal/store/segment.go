@@ -1,4 +1,4 @@
-package seg
+package store
 
 import (
 	"fmt"
@@ -19,10 +19,11 @@ const never = math.MaxUint32
 // megabyte); its items are in the arena.
 type segment struct {
 	// guarded by Store.segMu
-	bucket     int32 // TTL bucket, -1 when free
-	run        int32 // segments it spans: 1, or more for a large item's run
-	prev, next int32 // neighbours in its bucket's chain, oldest first; 0 none
-	seq        uint64
+	bucket     int32  // TTL bucket, -1 when free
+	run        int32  // segments it spans: 1, or more for a large item's run
+	prev, next int32  // neighbours in its bucket's chain, oldest first; 0 none
+	seq        uint64 // order of chaining, oldest lowest
+	gen        uint32 // times it was taken, so that a walk can tell it was reused
 	created    uint32 // clock second it was taken
 
 	write  atomic.Uint32 // bytes written; items below it are readable
@@ -140,6 +141,7 @@ func (a *arena) take(n, over int) int32 {
 	a.used += n
 	sg := &a.segs[id]
 	sg.run = int32(n)
+	sg.gen++
 	sg.write.Store(0)
 	sg.maxExp.Store(0)
 	return id

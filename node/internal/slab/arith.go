@@ -1,4 +1,4 @@
-package seg
+package slab
 
 import (
 	"errors"
@@ -38,9 +38,9 @@ func (s *Store) ArithCAS(key []byte, incr bool, delta uint64, create *Create, co
 	r := s.lookup(sh, key, h)
 	if r == 0 {
 		if incr {
-			sh.ops.IncrMisses++
+			sh.stats.IncrMisses++
 		} else {
-			sh.ops.DecrMisses++
+			sh.stats.DecrMisses++
 		}
 		if create == nil {
 			return 0, 0, false, nil
@@ -64,15 +64,15 @@ func (s *Store) ArithCAS(key []byte, incr bool, delta uint64, create *Create, co
 		return 0, 0, true, ErrNonNumeric
 	}
 	if incr {
-		sh.ops.IncrHits++
+		sh.stats.IncrHits++
 		s.ops(sh, r).IncrHits++
 		v = cur + delta
 	} else {
-		sh.ops.DecrHits++
+		sh.stats.DecrHits++
 		s.ops(sh, r).DecrHits++
 		v = cur - min(cur, delta)
 	}
-	r, err = s.setCounter(sh, r, h, v)
+	r, err = s.setCounter(sh, r, v)
 	if err != nil {
 		return 0, 0, true, err
 	}
@@ -80,24 +80,23 @@ func (s *Store) ArithCAS(key []byte, incr bool, delta uint64, create *Create, co
 }
 
 // storeCounter links a new item holding v. The shard lock is held.
-func (s *Store) storeCounter(sh *shard, key []byte, h uint64, v uint64, flags, exptime uint32) (loc, error) {
+func (s *Store) storeCounter(sh *shard, key []byte, h uint32, v uint64, flags, exptime uint32) (ref, error) {
 	var buf [20]byte
 	digits := protocol.AppendUint(buf[:0], v)
-	r, err := s.alloc(key, len(digits), flags, exptime, holding{shard: shardOf(h)})
+	r, err := s.alloc(itemSize(len(key), len(digits)), holding{shard: shardOf(h)})
 	if err != nil {
 		return 0, err
 	}
+	s.m.initItem(r, s.m.class(r), key, len(digits), flags, exptime)
 	copy(s.m.valueOf(r), digits)
-	if err := s.link(sh, r, h); err != nil {
-		return 0, ErrOutOfMemory
-	}
+	s.link(sh, r)
 	return r, nil
 }
 
 // setCounter writes a counter's new value: in place, padded with spaces as
 // memcached pads it, when it fits, else in a new item that replaces r. The
 // shard lock is held. It returns the item now holding the value.
-func (s *Store) setCounter(sh *shard, r loc, h, v uint64) (loc, error) {
+func (s *Store) setCounter(sh *shard, r ref, v uint64) (ref, error) {
 	var buf [20]byte
 	digits := protocol.AppendUint(buf[:0], v)
 	val := s.m.valueOf(r)
@@ -107,15 +106,17 @@ func (s *Store) setCounter(sh *shard, r loc, h, v uint64) (loc, error) {
 			val[i] = ' '
 		}
 		s.m.setCAS(r, s.cas.Add(1))
-		s.bump(sh, r, h)
+		s.bump(r)
 		return r, nil
 	}
-	nr, err := s.alloc(s.m.keyOf(r), len(digits), s.m.flags(r), s.m.exptime(r), holding{shardOf(h), r})
+	nr, err := s.alloc(itemSize(s.m.klen(r), len(digits)), holding{shardOf(s.hashOf(r)), r})
 	if err != nil {
 		return 0, err
 	}
+	s.m.initItem(nr, s.m.class(nr), s.m.keyOf(r), len(digits), s.m.u32(r, hdrFlags), s.m.u32(r, hdrExptime))
 	copy(s.m.valueOf(nr), digits)
-	s.relink(sh, r, nr, h)
+	s.unlink(sh, r, false)
+	s.link(sh, nr)
 	return nr, nil
 }
 
@@ -153,7 +154,7 @@ func (s *Store) ArithWith(o *ArithOptions) (out ArithOutcome, v uint64, it MetaI
 		}
 	} else {
 		out = ArithChanged
-		if r, v, err = s.metaDelta(sh, r, h, m); err != nil || r == 0 {
+		if r, v, err = s.metaDelta(sh, r, m); err != nil || r == 0 {
 			if err == nil {
 				out = ArithExists
 			}
@@ -162,7 +163,7 @@ func (s *Store) ArithWith(o *ArithOptions) (out ArithOutcome, v uint64, it MetaI
 	}
 	s.setNewCAS(r, m.NewCAS, m.HasNewCAS)
 	now := s.clock.Now()
-	exp := s.m.exptime(r)
+	exp := s.m.u32(r, hdrExptime)
 	it.TTL = -1
 	for _, step := range m.Steps {
 		switch step {
@@ -176,7 +177,7 @@ func (s *Store) ArithWith(o *ArithOptions) (out ArithOutcome, v uint64, it MetaI
 			it.TTL = ttlLeft(exp, now)
 		}
 	}
-	s.setExptime(r, exp)
+	s.m.setU32(r, hdrExptime, exp)
 	it.CAS = s.reportCAS(r)
 	return out, v, it, nil
 }
@@ -184,7 +185,7 @@ func (s *Store) ArithWith(o *ArithOptions) (out ArithOutcome, v uint64, it MetaI
 // metaDelta applies o's delta to the counter r, checking in memcached's
 // order: an empty value, then the CAS (r 0 on a mismatch), then the number.
 // It returns the item now holding the value. The shard lock is held.
-func (s *Store) metaDelta(sh *shard, r loc, h uint64, m *ArithOptions) (loc, uint64, error) {
+func (s *Store) metaDelta(sh *shard, r ref, m *ArithOptions) (ref, uint64, error) {
 	val := s.m.valueOf(r)
 	if len(val) == 0 {
 		return r, 0, ErrNonNumeric
@@ -198,14 +199,14 @@ func (s *Store) metaDelta(sh *shard, r loc, h uint64, m *ArithOptions) (loc, uin
 	}
 	v := cur + m.Delta
 	if m.Incr {
-		sh.ops.IncrHits++
+		sh.stats.IncrHits++
 		s.ops(sh, r).IncrHits++
 	} else {
-		sh.ops.DecrHits++
+		sh.stats.DecrHits++
 		s.ops(sh, r).DecrHits++
 		v = cur - min(cur, m.Delta)
 	}
-	r, err := s.setCounter(sh, r, h, v)
+	r, err := s.setCounter(sh, r, v)
 	if err != nil {
 		return r, 0, ErrOutOfMemory
 	}
@@ -214,8 +215,8 @@ func (s *Store) metaDelta(sh *shard, r loc, h uint64, m *ArithOptions) (loc, uin
 
 func (s *Store) countArithMiss(sh *shard, incr bool) {
 	if incr {
-		sh.ops.IncrMisses++
+		sh.stats.IncrMisses++
 	} else {
-		sh.ops.DecrMisses++
+		sh.stats.DecrMisses++
 	}
 }

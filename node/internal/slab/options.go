@@ -1,4 +1,4 @@
-package seg
+package slab
 
 // The options of the commands that do more than one thing to an item under
 // its shard lock (memcached's meta commands): they act from lookup to reply

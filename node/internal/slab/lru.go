@@ -1,4 +1,4 @@
-package store
+package slab
 
 // lruList is a class's items from most (head) to least (tail) recently
 // linked or given a second chance, linked through the chunks' headers.

@@ -1,4 +1,4 @@
-package seg
+package slab
 
 // DeleteCAS removes a live item whose CAS is cas, or any live item when cas
 // is 0, as the binary protocol's delete does. It returns Stored when it
@@ -15,14 +15,14 @@ func (s *Store) DeleteCAS(key []byte, cas uint64) Result {
 	r := s.lookup(sh, key, h)
 	switch {
 	case r == 0:
-		sh.ops.DeleteMisses++
+		sh.stats.DeleteMisses++
 		return NotFound
 	case s.reportCAS(r) != cas:
 		return Exists
 	}
-	sh.ops.DeleteHits++
+	sh.stats.DeleteHits++
 	s.ops(sh, r).DeleteHits++
-	s.unlink(sh, r, h)
+	s.unlink(sh, r, false)
 	return Stored
 }
 
@@ -32,12 +32,12 @@ func (s *Store) Delete(key []byte) bool {
 	defer sh.mu.Unlock()
 	r := s.lookup(sh, key, h)
 	if r == 0 {
-		sh.ops.DeleteMisses++
+		sh.stats.DeleteMisses++
 		return false
 	}
-	sh.ops.DeleteHits++
+	sh.stats.DeleteHits++
 	s.ops(sh, r).DeleteHits++
-	s.unlink(sh, r, h)
+	s.unlink(sh, r, false)
 	return true
 }
 
@@ -54,14 +54,14 @@ func (s *Store) DeleteWith(o *DeleteOptions) Result {
 	r := s.lookup(sh, m.Key, h)
 	switch {
 	case r == 0:
-		sh.ops.DeleteMisses++
+		sh.stats.DeleteMisses++
 		return NotFound
 	case m.HasCAS && s.reportCAS(r) != m.CAS:
-		sh.ops.DeleteMisses++
+		sh.stats.DeleteMisses++
 		return Exists
 	case m.Invalidate:
 		if m.HasTTL {
-			s.setExptime(r, s.clock.expiry(m.TTL))
+			s.m.setU32(r, hdrExptime, s.clock.expiry(m.TTL))
 		}
 		s.m.setBit(r, bitStale)
 		s.m.clearBit(r, bitWon)
@@ -69,8 +69,8 @@ func (s *Store) DeleteWith(o *DeleteOptions) Result {
 		s.setNewCAS(r, m.NewCAS, m.HasNewCAS)
 		return Stored
 	}
-	sh.ops.DeleteHits++
+	sh.stats.DeleteHits++
 	s.ops(sh, r).DeleteHits++
-	s.unlink(sh, r, h)
+	s.unlink(sh, r, false)
 	return Stored
 }

@@ -1,4 +1,4 @@
-package store
+package slab
 
 import (
 	"fmt"
