@@ -49,8 +49,7 @@ func (s *Store) crawl(budget int) {
 			cr.checked.Add(1)
 			if !s.live(r) {
 				s.counters(sh, r).CrawlerReclaimed++
-				sh.remove(s.m, i)
-				sh.countItem(s.classOf(r), s.m.total(r), -1)
+				s.unindex(sh, r, i)
 			}
 			return true
 		})

@@ -146,6 +146,11 @@ func (s *Store) remove(sh *shard, r loc, i int, now uint32) {
 			c.ExpiredUnfetched++
 		}
 	}
+	s.unindex(sh, r, i)
+}
+
+// unindex takes the item in slot i out of the index. sh.mu is held.
+func (s *Store) unindex(sh *shard, r loc, i int) {
 	sh.remove(s.m, i)
 	sh.countItem(s.classOf(r), s.m.total(r), -1)
 }

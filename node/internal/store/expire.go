@@ -88,8 +88,7 @@ func (s *Store) reap(id int32) bool {
 		if !s.m.hasBit(r, bitFetched) {
 			c.ExpiredUnfetched++
 		}
-		sh.remove(s.m, i)
-		sh.countItem(s.classOf(r), s.m.total(r), -1)
+		s.unindex(sh, r, i)
 		return true
 	})
 	if !ok {

@@ -125,7 +125,6 @@ func New(cfg Config) (*Store, error) {
 			_ = a.close()
 			return nil, err
 		}
-		sh.bits = tableBits(initialSlots)
 		sh.hashKey = s.hash
 		sh.byClass = make([]classCounters, len(s.classes))
 	}
@@ -133,14 +132,6 @@ func New(cfg Config) (*Store, error) {
 	s.SetAutomoveRatio(cfg.AutomoveRatio)
 	go s.tick()
 	return s, nil
-}
-
-func tableBits(n int) int {
-	b := 0
-	for 1<<b < n {
-		b++
-	}
-	return b
 }
 
 // Close stops the clock and releases the arena and the index. No call may
@@ -224,8 +215,7 @@ func (s *Store) link(sh *shard, r loc, h uint64) error {
 // held.
 func (s *Store) unlink(sh *shard, r loc, h uint64) {
 	if i := sh.findLoc(r, h); i >= 0 {
-		sh.remove(s.m, i)
-		sh.countItem(s.classOf(r), s.m.total(r), -1)
+		s.unindex(sh, r, i)
 	}
 }
 

@@ -445,3 +445,23 @@ func modelValue(key string, seq uint64, n int) []byte {
 	}
 	return v
 }
+
+// The index finds every item and no deleted one while its tables grow and
+// deletions shift probe runs back.
+func TestIndexChurn(t *testing.T) {
+	s := newTestStore(t, 64)
+	keys := fill(t, s, "i", 200_000, 8)
+	for i := 0; i < len(keys); i += 3 {
+		if !s.Delete([]byte(keys[i])) {
+			t.Fatalf("delete %s missed", keys[i])
+		}
+	}
+	for i, k := range keys {
+		if _, _, ok := get(s, k); ok != (i%3 != 0) {
+			t.Fatalf("%s found %v after deleting every third key", k, ok)
+		}
+	}
+	if n := s.Totals().CurrItems; n != len(keys)-(len(keys)+2)/3 {
+		t.Fatalf("curr_items %d", n)
+	}
+}
