@@ -125,6 +125,11 @@ const maxEvictTries = 1 << 12
 func (s *Store) chain(b *ttlBucket, id int32) {
 	s.segMu.Lock()
 	defer s.segMu.Unlock()
+	s.chainLocked(b, id)
+}
+
+// chainLocked is chain with segMu held.
+func (s *Store) chainLocked(b *ttlBucket, id int32) {
 	sg := &s.arena.segs[id]
 	sg.bucket = b.id
 	s.seq++
@@ -153,19 +158,4 @@ func (s *Store) unchain(id int32) {
 		b.tail = sg.prev
 	}
 	sg.prev, sg.next = 0, 0
-}
-
-// chainBefore puts segment id, not chained, before segment at in at's
-// chain. segMu is held.
-func (s *Store) chainBefore(id, at int32) {
-	sg, next := &s.arena.segs[id], &s.arena.segs[at]
-	b := &s.buckets[next.bucket]
-	sg.bucket = next.bucket
-	sg.prev, sg.next = next.prev, at
-	if next.prev != 0 {
-		s.arena.segs[next.prev].next = id
-	} else {
-		b.head = id
-	}
-	next.prev = id
 }

@@ -2,20 +2,17 @@ package store
 
 // Eviction is merge-based, as Segcache's: when no segment is free, the
 // oldest few segments of one TTL bucket's chain (the bucket whose oldest
-// segment is oldest overall) are merged into one new segment. Items the
-// index no longer points at (replaced, deleted, never committed) are
-// dropped for free, dead items are reclaimed, and of the live ones those
-// read at least threshold times since they were written or last merged are
-// copied into the new segment, their read counts halved, until it is full;
-// the rest are evicted. The threshold adapts: up when the new segment
-// fills, down when it is left less than half full, so that about one
-// segment's worth of the most read items survives each merge, and read-once
-// items (a cache-aside fill) do not outlive those read again. Merging
-// mergeSegments segments frees all but one of them.
+// segment is oldest overall) are merged into one new segment, which joins
+// the chain's newest end. Items the index no longer points at (replaced,
+// deleted, never committed) are dropped for free and dead items are
+// reclaimed; of the live ones, the most read since they were written or
+// last merged are copied into the new segment, their read counts halved,
+// as many as fill it (a first pass over the read counts picks the cutoff),
+// and the rest are evicted. So the hot set survives, going round the chain
+// again as new items do, and read-once items (a cache-aside fill) do not
+// outlive those read again. Merging mergeSegments segments frees all but
+// one.
 const mergeSegments = 4
-
-// maxThreshold bounds the frequency threshold.
-const maxThreshold = 8
 
 // Eviction is an evicted item as memcached's watch evictions reports it.
 type Eviction struct {
@@ -156,7 +153,7 @@ func (s *Store) unindex(sh *shard, r loc, i int) {
 }
 
 // merge merges srcs, the oldest segments of one chain, into a new segment
-// that takes their place. evictMu is held.
+// at the chain's newest end. evictMu is held.
 func (s *Store) merge(srcs []int32, held holding) bool {
 	s.segMu.Lock()
 	dst := s.arena.take(1, 1) // the sources free more than this one
@@ -166,23 +163,14 @@ func (s *Store) merge(srcs []int32, held holding) bool {
 	}
 	ds := &s.arena.segs[dst]
 	now := s.clock.Now()
-	full := false
+	cut := s.threshold(srcs, held)
 	done := 0
-	threshold := s.threshold
-	if s.cfg.DisableEvictions {
-		threshold = 0 // keep every live item it can
-	}
 	for _, id := range srcs {
 		if !s.walk(id, held, func(sh *shard, r loc, h uint64, i int) bool {
 			e := sh.slots[i]
 			n := s.m.total(r)
 			w := ds.write.Load()
-			switch {
-			case !s.live(r):
-			case int(e.freq()) < threshold:
-			case int(w)+n > segSize:
-				full = true
-			default:
+			if s.live(r) && cut.keeps(int(e.freq()), n) && int(w)+n <= segSize {
 				nr := loc(int(dst)*segSize + int(w))
 				copy(s.m[nr:int(nr)+n], s.m[r:int(r)+n])
 				ds.raiseExp(s.m.exptime(nr))
@@ -201,14 +189,15 @@ func (s *Store) merge(srcs []int32, held holding) bool {
 		}
 		done++
 	}
-	s.adapt(full, ds.write.Load())
 	s.segMu.Lock()
 	defer s.segMu.Unlock()
 	if ds.write.Load() == 0 {
 		s.release(dst)
 	} else {
-		s.chainBefore(dst, srcs[0])
-		ds.seq, ds.created = s.arena.segs[srcs[max(done-1, 0)]].seq, s.arena.segs[srcs[0]].created
+		// The kept items go round again, behind the newest segment: they
+		// have as long to be read again as a new item has.
+		s.chainLocked(&s.buckets[s.arena.segs[srcs[0]].bucket], dst)
+		ds.created = s.arena.segs[srcs[0]].created
 	}
 	for _, id := range srcs[:done] {
 		s.unchain(id)
@@ -217,14 +206,47 @@ func (s *Store) merge(srcs []int32, held holding) bool {
 	return done > 0
 }
 
-// adapt moves the merge threshold after a merge. evictMu is held.
-func (s *Store) adapt(full bool, kept uint32) {
+// cutoff is which items a merge keeps: every live one read more than freq
+// times, and of those read exactly freq times, the first budget bytes.
+type cutoff struct {
+	freq, budget int
+}
+
+func (c *cutoff) keeps(freq, n int) bool {
 	switch {
-	case full && s.threshold < maxThreshold:
-		s.threshold++
-	case !full && kept < segSize/2 && s.threshold > 0:
-		s.threshold--
+	case freq > c.freq:
+		return true
+	case freq == c.freq && n <= c.budget:
+		c.budget -= n
+		return true
 	}
+	return false
+}
+
+// threshold reads the read counts of srcs' live items and picks the cutoff
+// that fills one segment with the most read of them: all of them, if they
+// fit. evictMu is held.
+func (s *Store) threshold(srcs []int32, held holding) cutoff {
+	var bytes [freqCap + 1]int
+	for _, id := range srcs {
+		s.walk(id, held, func(sh *shard, r loc, _ uint64, i int) bool {
+			if s.live(r) {
+				bytes[sh.slots[i].freq()] += s.m.total(r)
+			}
+			return true
+		})
+	}
+	if s.cfg.DisableEvictions {
+		return cutoff{freq: -1} // keep every live item that fits
+	}
+	room := segSize
+	for f := freqCap; f >= 0; f-- {
+		if bytes[f] > room {
+			return cutoff{freq: f, budget: room}
+		}
+		room -= bytes[f]
+	}
+	return cutoff{freq: -1}
 }
 
 // release frees segment id. segMu is held.

@@ -64,7 +64,6 @@ type Store struct {
 	// evictMu is held by whoever frees segments (evict.go, expire.go,
 	// crawl.go, dump.go), before any shard's lock.
 	evictMu   sync.Mutex
-	threshold int           // merge eviction's frequency threshold; evictMu guards it
 	frees     atomic.Uint64 // segments freed so far
 	evictions evictStat     // guarded by evictMu
 
