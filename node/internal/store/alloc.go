@@ -36,6 +36,7 @@ func (s *Store) alloc(key []byte, vlen int, flags, exp uint32, held holding) (lo
 		b.mu.Unlock()
 		id, err := s.newSegments(1, held)
 		if err != nil {
+			s.countOutOfMemory(s.classFor(len(key) + vlen + memcachedOverhead))
 			return 0, err
 		}
 		b.mu.Lock()
@@ -85,6 +86,7 @@ func (s *Store) allocRun(key []byte, vlen int, flags, exp uint32, held holding) 
 	n := itemSize(len(key), vlen, flags)
 	id, err := s.newSegments((n+segSize-1)/segSize, held)
 	if err != nil {
+		s.countOutOfMemory(s.classFor(len(key) + vlen + memcachedOverhead))
 		return 0, err
 	}
 	b := &s.buckets[bucketOf(exp, s.clock.Now())]
@@ -111,7 +113,6 @@ func (s *Store) newSegments(n int, held holding) (int32, error) {
 			return id, nil
 		}
 		if tries > maxEvictTries || !s.evict(held) {
-			s.countOutOfMemory(len(s.buckets)) // counted once, not per class
 			return 0, ErrOutOfMemory
 		}
 	}

@@ -113,16 +113,9 @@ func (s *Store) counters(sh *shard, r loc) *ClassCounters {
 	return &sh.byClass[s.classOf(r)].ClassCounters
 }
 
-// evictStat is what the shards do not count.
-type evictStat struct {
-	outOfMemory uint64
-}
-
-func (s *Store) countOutOfMemory(int) {
-	s.evictMu.Lock()
-	s.evictions.outOfMemory++
-	s.evictMu.Unlock()
-}
+// countOutOfMemory counts a store refused in class for want of memory. It
+// takes no lock: the caller may hold a shard's.
+func (s *Store) countOutOfMemory(class int) { s.outOfMemory[class].Add(1) }
 
 // virtualClasses are the chunk sizes memcached would cut its pages into
 // with -n minChunk and -f factor: the smallest is its 48-byte header plus
@@ -196,9 +189,9 @@ func (s *Store) Totals() Totals {
 	}
 	t.Evictions, t.Reclaimed, t.ExpiredUnfetched = c.Evicted, c.Reclaimed, c.ExpiredUnfetched
 	t.EvictedUnfetched, t.Rescues, t.CrawlerReclaimed = c.EvictedUnfetched, c.Rescues, c.CrawlerReclaimed
-	s.evictMu.Lock()
-	t.OutOfMemory = s.evictions.outOfMemory
-	s.evictMu.Unlock()
+	for i := range s.outOfMemory {
+		t.OutOfMemory += s.outOfMemory[i].Load()
+	}
 	s.segMu.Lock()
 	t.Pages = uint64(s.arena.used)
 	t.LimitBytes = int64(s.arena.limit) * segSize
@@ -247,6 +240,7 @@ func (s *Store) ClassStats(dst []ClassStats) []ClassStats {
 	age := s.oldestAge()
 	for id := 1; id < len(s.classes); id++ {
 		c := &all[id]
+		c.OutOfMemory = s.outOfMemory[id].Load()
 		size := s.classes[id]
 		per := max(segSize/size, 1)
 		pages := (c.peak + per - 1) / per
@@ -286,9 +280,9 @@ func (s *Store) ResetStats() {
 		}
 		sh.mu.Unlock()
 	}
-	s.evictMu.Lock()
-	s.evictions = evictStat{}
-	s.evictMu.Unlock()
+	for i := range s.outOfMemory {
+		s.outOfMemory[i].Store(0)
+	}
 }
 
 // PageSize is memcached's slab_page_size, and the size of a segment.

@@ -63,9 +63,10 @@ type Store struct {
 	seq   uint64
 	// evictMu is held by whoever frees segments (evict.go, expire.go,
 	// crawl.go, dump.go), before any shard's lock.
-	evictMu   sync.Mutex
-	frees     atomic.Uint64 // segments freed so far
-	evictions evictStat     // guarded by evictMu
+	evictMu sync.Mutex
+	frees   atomic.Uint64 // segments freed so far
+	// outOfMemory counts the stores refused for want of memory, by class.
+	outOfMemory []atomic.Uint64
 
 	cas           atomic.Uint64 // last CAS unique handed out
 	flushCAS      atomic.Uint64 // items with a lower CAS were flushed
@@ -114,6 +115,7 @@ func New(cfg Config) (*Store, error) {
 	a.limit = limit
 	s := &Store{cfg: cfg, arena: a, m: items(a.mem), seed: maphash.MakeSeed(),
 		clock: newClock(), stopTick: make(chan struct{}), tickDone: make(chan struct{}), classes: virtualClasses(cfg.MinChunk, cfg.GrowthFactor)}
+	s.outOfMemory = make([]atomic.Uint64, len(s.classes))
 	for i := range s.buckets {
 		s.buckets[i].id = int32(i)
 	}
