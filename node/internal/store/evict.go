@@ -164,8 +164,11 @@ func (s *Store) merge(srcs []int32, held holding) bool {
 	ds := &s.arena.segs[dst]
 	now := s.clock.Now()
 	cut := s.threshold(srcs, held)
-	done := 0
-	for _, id := range srcs {
+	// Newest first, so that what room the most read items leave goes to
+	// the newest of the others: the oldest unread items are evicted first.
+	done := len(srcs)
+	for k := len(srcs) - 1; k >= 0; k-- {
+		id := srcs[k]
 		if !s.walk(id, held, func(sh *shard, r loc, h uint64, i int) bool {
 			e := sh.slots[i]
 			n := s.m.total(r)
@@ -187,7 +190,7 @@ func (s *Store) merge(srcs []int32, held holding) bool {
 		}) {
 			break
 		}
-		done++
+		done = k
 	}
 	s.segMu.Lock()
 	defer s.segMu.Unlock()
@@ -199,11 +202,11 @@ func (s *Store) merge(srcs []int32, held holding) bool {
 		s.chainLocked(&s.buckets[s.arena.segs[srcs[0]].bucket], dst)
 		ds.created = s.arena.segs[srcs[0]].created
 	}
-	for _, id := range srcs[:done] {
+	for _, id := range srcs[done:] {
 		s.unchain(id)
 		s.release(id)
 	}
-	return done > 0
+	return done < len(srcs)
 }
 
 // cutoff is which items a merge keeps: every live one read more than freq
