@@ -32,8 +32,10 @@
 // or last merged (as many as fill it) and evicting the rest; replaced and
 // deleted items cost nothing to drop. There is no per-item LRU list, and
 // nothing for reads to update but the item's slot and header under its
-// shard's lock. Under a zipfian load twice the memory limit, it misses 5%
-// less often than memcached's LRU (bench/results/missratio-v2.md).
+// shard's lock. Under a zipfian load twice the memory limit it misses
+// 0.97x as often as memcached's LRU with 100-byte values, 1.09-1.14x with
+// larger ones (bench/results/missratio-v2.md): a replaced item's old copy
+// holds its room until its segment is merged.
 //
 // memcached's slab classes have no meaning here, but its tools read them:
 // every item is counted in the class memcached would give it (the same
@@ -50,8 +52,7 @@
 // but 0.89-1.39x at 100k, where the process's own 16.6 MB (11.8 MB above
 // memcached's, the binary's pages mapped from the page cache) dominates:
 // geometric mean 0.958 over the sweep (v1: 1.019), 0.824 counting
-// anonymous memory only. Misses under pressure: 0.95x memcached's
-// (bench/results/missratio-v2.md). The engine alone, v1 beside v2 before v1
+// anonymous memory only. The engine alone, v1 beside v2 before v1
 // was deleted: bench/results/engine-v1-v2.md.
 //
 // Files are named by operation: get, set, arith, delete, alloc (appending

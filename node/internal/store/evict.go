@@ -7,8 +7,9 @@ package store
 // deleted, never committed) are dropped for free and dead items are
 // reclaimed; of the live ones, the most read since they were written or
 // last merged are copied into the new segment, their read counts halved,
-// as many as fill it (a first pass over the read counts picks the cutoff),
-// and the rest are evicted. So the hot set survives, going round the chain
+// as many as fill it (a first pass over the read counts picks the cutoff;
+// what room they leave goes to the newest unread items), and the rest are
+// evicted. So the hot set survives, going round the chain
 // again as new items do, and read-once items (a cache-aside fill) do not
 // outlive those read again. Merging mergeSegments segments frees all but
 // one.
