@@ -1,5 +1,10 @@
 package store
 
+import (
+	"cmp"
+	"slices"
+)
+
 // Eviction is merge-based, as Segcache's: when no segment is free, the
 // oldest few segments of one TTL bucket's chain (the bucket whose oldest
 // segment is oldest overall) are merged into one new segment, which joins
@@ -14,6 +19,10 @@ package store
 // outlive those read again. Merging mergeSegments segments frees all but
 // one.
 const mergeSegments = 4
+
+// mergeWindow is how many of a chain's oldest segments a merge chooses
+// its sources among.
+const mergeWindow = 16
 
 // Eviction is an evicted item as memcached's watch evictions reports it.
 type Eviction struct {
@@ -50,9 +59,11 @@ func (s *Store) evict(held holding) bool {
 	return s.merge(srcs, held)
 }
 
-// victims picks the segments to merge: up to mergeSegments sealed,
-// unpinned segments from the head of the chain whose head is oldest, or a
-// large item's run alone. evictMu is held.
+// victims picks the segments to merge: of the mergeWindow oldest sealed,
+// unpinned segments of the chain whose head is oldest, the mergeSegments
+// holding the fewest live bytes (replaced and deleted items leave dead
+// bytes behind), oldest first; or a large item's run alone. evictMu is
+// held.
 func (s *Store) victims(held holding) (srcs []int32, run bool) {
 	s.segMu.Lock()
 	defer s.segMu.Unlock()
@@ -71,9 +82,14 @@ func (s *Store) victims(held holding) (srcs []int32, run bool) {
 	if segs[b.head].run > 1 {
 		return []int32{b.head}, true
 	}
-	for id := b.head; id != 0 && len(srcs) < mergeSegments && s.evictable(b, id, held) && segs[id].run == 1; id = segs[id].next {
+	for id := b.head; id != 0 && len(srcs) < mergeWindow && s.evictable(b, id, held) && segs[id].run == 1; id = segs[id].next {
 		srcs = append(srcs, id)
 	}
+	// Of the oldest, the ones with the fewest live bytes: the most room
+	// freed for the fewest items evicted. Ties keep their age order.
+	slices.SortStableFunc(srcs, func(a, b int32) int { return cmp.Compare(segs[a].live.Load(), segs[b].live.Load()) })
+	srcs = srcs[:min(len(srcs), mergeSegments)]
+	slices.SortFunc(srcs, func(a, b int32) int { return cmp.Compare(segs[a].seq, segs[b].seq) })
 	return srcs, false
 }
 
@@ -149,6 +165,7 @@ func (s *Store) remove(sh *shard, r loc, i int, now uint32) {
 
 // unindex takes the item in slot i out of the index. sh.mu is held.
 func (s *Store) unindex(sh *shard, r loc, i int) {
+	s.countLive(r, -s.m.total(r))
 	sh.remove(s.m, i)
 	sh.countItem(s.classOf(r), s.m.total(r), -1)
 }
@@ -180,6 +197,8 @@ func (s *Store) merge(srcs []int32, held holding) bool {
 				ds.raiseExp(s.m.exptime(nr))
 				ds.write.Store(w + uint32(n))
 				sh.slots[i] = makeSlot(e.tag(), e.freq()/2, nr)
+				s.countLive(r, -n)
+				s.countLive(nr, n)
 				s.counters(sh, r).Rescues++
 				return true
 			}

@@ -29,7 +29,11 @@ type segment struct {
 	write  atomic.Uint32 // bytes written; items below it are readable
 	maxExp atomic.Uint32 // latest expiry of its items, never for none
 	pins   atomic.Int32  // items allocated in it not yet linked or cancelled
+	live   atomic.Int64  // bytes of the items the index points at
 }
+
+// countLive adds n to the live bytes of r's segment.
+func (s *Store) countLive(r loc, n int) { s.arena.segs[segOf(r)].live.Add(int64(n)) }
 
 // ttlBucket is a chain of segments whose items expire in the same span of
 // seconds, and the one of them items are appended to.
@@ -144,6 +148,7 @@ func (a *arena) take(n, over int) int32 {
 	sg.gen++
 	sg.write.Store(0)
 	sg.maxExp.Store(0)
+	sg.live.Store(0)
 	return id
 }
 

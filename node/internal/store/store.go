@@ -208,6 +208,7 @@ func (s *Store) link(sh *shard, r loc, h uint64) error {
 	s.m.setU32(r, hdrAtime, s.clock.Now())
 	sh.ops.TotalItems++
 	sh.countItem(s.classOf(r), s.m.total(r), 1)
+	s.countLive(r, s.m.total(r))
 	return nil
 }
 
@@ -225,6 +226,8 @@ func (s *Store) unlink(sh *shard, r loc, h uint64) {
 func (s *Store) relink(sh *shard, old, r loc, h uint64) {
 	i := sh.findLoc(old, h)
 	sh.countItem(s.classOf(old), s.m.total(old), -1)
+	s.countLive(old, -s.m.total(old))
+	s.countLive(r, s.m.total(r))
 	e := sh.slots[i]
 	sh.slots[i] = makeSlot(e.tag(), e.freq(), r)
 	s.m.setCAS(r, s.cas.Add(1))
