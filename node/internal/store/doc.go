@@ -26,16 +26,16 @@
 // found, without reading them) and its read frequency. Nothing the garbage
 // collector scans grows with the number of items.
 //
-// Eviction (evict.go) is merge-based: when no segment is free, the four
-// oldest segments of one TTL bucket are merged into one new segment at the
-// chain's newest end, keeping the items read most since they were written
+// Eviction (evict.go) is merge-based: when no segment is free, four of the
+// oldest segments of one TTL bucket (those with the fewest live bytes) are
+// merged into one new segment at the chain's newest end, keeping the items read most since they were written
 // or last merged (as many as fill it) and evicting the rest; replaced and
 // deleted items cost nothing to drop. There is no per-item LRU list, and
 // nothing for reads to update but the item's slot and header under its
 // shard's lock. Under a zipfian load twice the memory limit it misses
-// 0.97x as often as memcached's LRU with 100-byte values, 1.09-1.14x with
-// larger ones (bench/results/missratio-v2.md): a replaced item's old copy
-// holds its room until its segment is merged.
+// 0.97-0.99x as often as memcached's LRU with 100-byte and 4 KB values,
+// 1.08x with mixed ones (bench/results/missratio-v2.md): a replaced item's
+// old copy holds its room until its segment is merged.
 //
 // memcached's slab classes have no meaning here, but its tools read them:
 // every item is counted in the class memcached would give it (the same

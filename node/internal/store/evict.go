@@ -5,19 +5,19 @@ import (
 	"slices"
 )
 
-// Eviction is merge-based, as Segcache's: when no segment is free, the
-// oldest few segments of one TTL bucket's chain (the bucket whose oldest
-// segment is oldest overall) are merged into one new segment, which joins
-// the chain's newest end. Items the index no longer points at (replaced,
-// deleted, never committed) are dropped for free and dead items are
-// reclaimed; of the live ones, the most read since they were written or
-// last merged are copied into the new segment, their read counts halved,
-// as many as fill it (a first pass over the read counts picks the cutoff;
-// what room they leave goes to the newest unread items), and the rest are
-// evicted. So the hot set survives, going round the chain
+// Eviction is merge-based, as Segcache's: when no segment is free, a few
+// of the oldest segments of one TTL bucket's chain (the bucket whose
+// oldest segment is oldest overall; of its mergeWindow oldest, the
+// mergeSegments with the fewest live bytes) are merged into one new
+// segment, which joins the chain's newest end. Items the index no longer
+// points at (replaced, deleted, never committed) are dropped for free and
+// dead items are reclaimed; of the live ones, the most read since they
+// were written or last merged are copied into the new segment, their read
+// counts halved, as many as fill it (a first pass over the read counts
+// picks the cutoff; what room they leave goes to the newest unread items),
+// and the rest are evicted. So the hot set survives, going round the chain
 // again as new items do, and read-once items (a cache-aside fill) do not
-// outlive those read again. Merging mergeSegments segments frees all but
-// one.
+// outlive those read again. A merge frees all its sources but one.
 const mergeSegments = 4
 
 // mergeWindow is how many of a chain's oldest segments a merge chooses
