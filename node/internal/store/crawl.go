@@ -38,10 +38,7 @@ func (s *Store) crawl(budget int) {
 		}
 		id := cr.next
 		cr.next++
-		s.segMu.Lock()
-		inUse := s.arena.segs[id].bucket >= 0 && !s.arena.isFree(id)
-		s.segMu.Unlock()
-		if !inUse {
+		if _, ok := s.chained(id); !ok {
 			continue
 		}
 		s.walk(id, holdingNothing, func(sh *shard, r loc, _ uint64, i int) bool {

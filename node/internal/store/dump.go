@@ -41,10 +41,7 @@ func (s *Store) AppendCachedump(dst []byte, id, limit, max int) []byte {
 	high := s.arena.high
 	s.segMu.Unlock()
 	for sid := int32(1); sid < high; sid++ {
-		s.segMu.Lock()
-		inUse := s.arena.segs[sid].bucket >= 0 && !s.arena.isFree(sid)
-		s.segMu.Unlock()
-		if !inUse {
+		if _, ok := s.chained(sid); !ok {
 			continue
 		}
 		s.walk(sid, holdingNothing, func(_ *shard, r loc, _ uint64, _ int) bool {
@@ -126,14 +123,11 @@ const listBatch = 256
 func (s *Store) listSegment(id int32, gen uint32, from int, want []bool, metas []ItemMeta, keys []byte) (uint32, int, []ItemMeta, []byte) {
 	s.evictMu.Lock()
 	defer s.evictMu.Unlock()
-	s.segMu.Lock()
-	sg := &s.arena.segs[id]
-	inUse := sg.bucket >= 0 && !s.arena.isFree(id) && (gen == 0 || sg.gen == gen)
-	gen = sg.gen
-	s.segMu.Unlock()
-	if !inUse {
-		return gen, -1, metas, keys
+	now, ok := s.chained(id)
+	if !ok || gen != 0 && now != gen {
+		return now, -1, metas, keys
 	}
+	gen = now
 	from, _ = s.walkFrom(id, from, listBatch, holdingNothing, func(_ *shard, r loc, _ uint64, _ int) bool {
 		it := s.itemOf(r)
 		if !s.live(r) || want != nil && !want[it.Class] {

@@ -216,3 +216,12 @@ func (sg *segment) raiseExp(exp uint32) {
 		}
 	}
 }
+
+// chained reports whether segment id holds items (it is in a chain), and
+// the generation it is in. evictMu is held, so that it stays so.
+func (s *Store) chained(id int32) (gen uint32, ok bool) {
+	s.segMu.Lock()
+	defer s.segMu.Unlock()
+	sg := &s.arena.segs[id]
+	return sg.gen, sg.bucket >= 0 && !s.arena.isFree(id)
+}
