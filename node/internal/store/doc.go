@@ -48,7 +48,7 @@
 //
 // Measured against memcached 1.6.18 for the same items (make bench-memory;
 // bench/results/memory-v2.md, README "Memory and misses against
-// memcached"): resident memory 0.72-0.96x memcached's at a million items,
+// memcached"): resident memory 0.72-0.97x memcached's at a million items,
 // but 0.89-1.39x at 100k, where the process's own 16.6 MB (11.8 MB above
 // memcached's, the binary's pages mapped from the page cache) dominates:
 // geometric mean 0.958 over the sweep (v1: 1.019), 0.824 counting
