@@ -28,8 +28,8 @@ type Config struct {
 	ConnLimit        int     // -c: simultaneous connections
 	Threads          int     // -t: cores to serve on (GOMAXPROCS)
 	MaxItemSize      int     // -I: largest item in bytes
-	GrowthFactor     float64 // -f: chunk size factor
-	MinChunk         int     // -n: key+value bytes of the smallest chunk class
+	GrowthFactor     float64 // -f: factor between the classes stats count items in (store.Config)
+	MinChunk         int     // -n: key+value bytes of the smallest of those classes
 	DisableCAS       bool    // -C
 	DisableEvictions bool    // -M
 	EnableShutdown   bool    // -A: allow the shutdown command
@@ -48,14 +48,14 @@ type Config struct {
 	// IdleTimeout closes a connection that waits this long for a command
 	// (-o idle_timeout); 0 never.
 	IdleTimeout time.Duration
-	// SlabAutomove is -o slab_automove: 0 keeps pages where they are unless
-	// a class has nothing to evict, 1 (and memcached's 2) moves them by
-	// eviction rates, over SlabAutomoveWindow seconds with
-	// SlabAutomoveRatio (see store.Config).
+	// SlabAutomove is -o slab_automove, with SlabAutomoveRatio and
+	// SlabAutomoveWindow: checked and reported as memcached's, but segments
+	// hold items of every size, so no page ever needs to move (see
+	// store.Config).
 	SlabAutomove       int
 	SlabAutomoveRatio  float64
 	SlabAutomoveWindow int
-	NoSlabReassign     bool // -o no_slab_reassign: pages never move between classes
+	NoSlabReassign     bool // -o no_slab_reassign: slabs reassign answers that it is disabled
 	NoLRUCrawler       bool // -o no_lru_crawler: no background crawler, no metadump
 	DisableWatch       bool // -W: refuse watch
 	// PrefixDelimiter ends a key's prefix for stats detail (-D, which also

@@ -117,21 +117,26 @@ func parseCPUTicks(b []byte) (int64, error) {
 }
 
 // rssKiB is the process's resident memory, VmRSS of /proc/<pid>/status.
-func (s *server) rssKiB() (int64, error) {
+func (s *server) rssKiB() (int64, error) { return s.statusKiB("VmRSS") }
+
+// statusKiB is a field of /proc/<pid>/status counted in kB.
+func (s *server) statusKiB(field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
 	}
-	return parseRSS(b)
+	return parseStatusKiB(b, field)
 }
 
-func parseRSS(b []byte) (int64, error) {
+func parseRSS(b []byte) (int64, error) { return parseStatusKiB(b, "VmRSS") }
+
+func parseStatusKiB(b []byte, field string) (int64, error) {
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS in %q", b)
+	return 0, fmt.Errorf("no %s in %q", field, b)
 }
 
 // clockTicks is how many clock ticks make a second (USER_HZ).

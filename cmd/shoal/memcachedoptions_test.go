@@ -49,7 +49,7 @@ func TestMemcachedOptionsAccepted(t *testing.T) {
 		"-e (--memory-file) is ignored: items live in anonymous memory; a restarted node starts empty",
 		"-N (--napi-ids) is ignored: connections are not spread over threads by NAPI id",
 		"-o hashpower is ignored: the index is 64 shards of tables that grow by themselves, hashed with Go's maphash",
-		"-o lru_crawler_sleep is ignored: the crawler checks a fixed 20,000 chunks a second",
+		"-o lru_crawler_sleep is ignored: the crawler checks a fixed 20,000 items a second",
 		"-o ext_path is ignored: there is no external storage (extstore): items live in memory",
 	}
 	if os.Geteuid() == 0 {

@@ -89,10 +89,10 @@ func storeSuboptions(ext *settings.Extended, c *node.Config) {
 	ext.Accepted("lru_crawler") // on by default
 	ext.Switch("no_lru_crawler", func() { c.NoLRUCrawler = true })
 	for _, k := range []string{"lru_crawler_sleep", "lru_crawler_tocrawl"} {
-		ext.Ignored(k, "the crawler checks a fixed 20,000 chunks a second")
+		ext.Ignored(k, "the crawler checks a fixed 20,000 items a second")
 	}
-	ext.Accepted("no_chunked_items") // shoal stores an item in one chunk, always
-	ext.Ignored("slab_chunk_max", "an item is one chunk; classes past half a page get bigger pages")
+	ext.Accepted("no_chunked_items") // shoal stores an item in one piece, always
+	ext.Ignored("slab_chunk_max", "items are appended to 1 MB segments; one larger than a segment gets a run of them")
 	ext.Ignored("slab_sizes", "classes grow from -n by -f")
 	for _, k := range []string{"hashpower", "no_hashexpand", "hash_algorithm"} {
 		ext.Ignored(k, "the index is 64 shards of tables that grow by themselves, hashed with Go's maphash")

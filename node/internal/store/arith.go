@@ -38,9 +38,9 @@ func (s *Store) ArithCAS(key []byte, incr bool, delta uint64, create *Create, co
 	r := s.lookup(sh, key, h)
 	if r == 0 {
 		if incr {
-			sh.stats.IncrMisses++
+			sh.ops.IncrMisses++
 		} else {
-			sh.stats.DecrMisses++
+			sh.ops.DecrMisses++
 		}
 		if create == nil {
 			return 0, 0, false, nil
@@ -64,15 +64,15 @@ func (s *Store) ArithCAS(key []byte, incr bool, delta uint64, create *Create, co
 		return 0, 0, true, ErrNonNumeric
 	}
 	if incr {
-		sh.stats.IncrHits++
+		sh.ops.IncrHits++
 		s.ops(sh, r).IncrHits++
 		v = cur + delta
 	} else {
-		sh.stats.DecrHits++
+		sh.ops.DecrHits++
 		s.ops(sh, r).DecrHits++
 		v = cur - min(cur, delta)
 	}
-	r, err = s.setCounter(sh, r, v)
+	r, err = s.setCounter(sh, r, h, v)
 	if err != nil {
 		return 0, 0, true, err
 	}
@@ -80,23 +80,24 @@ func (s *Store) ArithCAS(key []byte, incr bool, delta uint64, create *Create, co
 }
 
 // storeCounter links a new item holding v. The shard lock is held.
-func (s *Store) storeCounter(sh *shard, key []byte, h uint32, v uint64, flags, exptime uint32) (ref, error) {
+func (s *Store) storeCounter(sh *shard, key []byte, h uint64, v uint64, flags, exptime uint32) (loc, error) {
 	var buf [20]byte
 	digits := protocol.AppendUint(buf[:0], v)
-	r, err := s.alloc(itemSize(len(key), len(digits)), holding{shard: shardOf(h)})
+	r, err := s.alloc(key, len(digits), flags, exptime, holding{shard: shardOf(h)})
 	if err != nil {
 		return 0, err
 	}
-	s.m.initItem(r, s.m.class(r), key, len(digits), flags, exptime)
 	copy(s.m.valueOf(r), digits)
-	s.link(sh, r)
+	if err := s.link(sh, r, h); err != nil {
+		return 0, ErrOutOfMemory
+	}
 	return r, nil
 }
 
 // setCounter writes a counter's new value: in place, padded with spaces as
 // memcached pads it, when it fits, else in a new item that replaces r. The
 // shard lock is held. It returns the item now holding the value.
-func (s *Store) setCounter(sh *shard, r ref, v uint64) (ref, error) {
+func (s *Store) setCounter(sh *shard, r loc, h, v uint64) (loc, error) {
 	var buf [20]byte
 	digits := protocol.AppendUint(buf[:0], v)
 	val := s.m.valueOf(r)
@@ -106,17 +107,15 @@ func (s *Store) setCounter(sh *shard, r ref, v uint64) (ref, error) {
 			val[i] = ' '
 		}
 		s.m.setCAS(r, s.cas.Add(1))
-		s.bump(r)
+		s.bump(sh, r, h)
 		return r, nil
 	}
-	nr, err := s.alloc(itemSize(s.m.klen(r), len(digits)), holding{shardOf(s.hashOf(r)), r})
+	nr, err := s.alloc(s.m.keyOf(r), len(digits), s.m.flags(r), s.m.exptime(r), holding{shardOf(h), r})
 	if err != nil {
 		return 0, err
 	}
-	s.m.initItem(nr, s.m.class(nr), s.m.keyOf(r), len(digits), s.m.u32(r, hdrFlags), s.m.u32(r, hdrExptime))
 	copy(s.m.valueOf(nr), digits)
-	s.unlink(sh, r, false)
-	s.link(sh, nr)
+	s.relink(sh, r, nr, h)
 	return nr, nil
 }
 
@@ -154,7 +153,7 @@ func (s *Store) ArithWith(o *ArithOptions) (out ArithOutcome, v uint64, it MetaI
 		}
 	} else {
 		out = ArithChanged
-		if r, v, err = s.metaDelta(sh, r, m); err != nil || r == 0 {
+		if r, v, err = s.metaDelta(sh, r, h, m); err != nil || r == 0 {
 			if err == nil {
 				out = ArithExists
 			}
@@ -163,7 +162,7 @@ func (s *Store) ArithWith(o *ArithOptions) (out ArithOutcome, v uint64, it MetaI
 	}
 	s.setNewCAS(r, m.NewCAS, m.HasNewCAS)
 	now := s.clock.Now()
-	exp := s.m.u32(r, hdrExptime)
+	exp := s.m.exptime(r)
 	it.TTL = -1
 	for _, step := range m.Steps {
 		switch step {
@@ -177,7 +176,7 @@ func (s *Store) ArithWith(o *ArithOptions) (out ArithOutcome, v uint64, it MetaI
 			it.TTL = ttlLeft(exp, now)
 		}
 	}
-	s.m.setU32(r, hdrExptime, exp)
+	s.setExptime(r, exp)
 	it.CAS = s.reportCAS(r)
 	return out, v, it, nil
 }
@@ -185,7 +184,7 @@ func (s *Store) ArithWith(o *ArithOptions) (out ArithOutcome, v uint64, it MetaI
 // metaDelta applies o's delta to the counter r, checking in memcached's
 // order: an empty value, then the CAS (r 0 on a mismatch), then the number.
 // It returns the item now holding the value. The shard lock is held.
-func (s *Store) metaDelta(sh *shard, r ref, m *ArithOptions) (ref, uint64, error) {
+func (s *Store) metaDelta(sh *shard, r loc, h uint64, m *ArithOptions) (loc, uint64, error) {
 	val := s.m.valueOf(r)
 	if len(val) == 0 {
 		return r, 0, ErrNonNumeric
@@ -199,14 +198,14 @@ func (s *Store) metaDelta(sh *shard, r ref, m *ArithOptions) (ref, uint64, error
 	}
 	v := cur + m.Delta
 	if m.Incr {
-		sh.stats.IncrHits++
+		sh.ops.IncrHits++
 		s.ops(sh, r).IncrHits++
 	} else {
-		sh.stats.DecrHits++
+		sh.ops.DecrHits++
 		s.ops(sh, r).DecrHits++
 		v = cur - min(cur, m.Delta)
 	}
-	r, err := s.setCounter(sh, r, v)
+	r, err := s.setCounter(sh, r, h, v)
 	if err != nil {
 		return r, 0, ErrOutOfMemory
 	}
@@ -215,8 +214,8 @@ func (s *Store) metaDelta(sh *shard, r ref, m *ArithOptions) (ref, uint64, error
 
 func (s *Store) countArithMiss(sh *shard, incr bool) {
 	if incr {
-		sh.stats.IncrMisses++
+		sh.ops.IncrMisses++
 	} else {
-		sh.stats.DecrMisses++
+		sh.ops.DecrMisses++
 	}
 }

@@ -15,14 +15,14 @@ func (s *Store) DeleteCAS(key []byte, cas uint64) Result {
 	r := s.lookup(sh, key, h)
 	switch {
 	case r == 0:
-		sh.stats.DeleteMisses++
+		sh.ops.DeleteMisses++
 		return NotFound
 	case s.reportCAS(r) != cas:
 		return Exists
 	}
-	sh.stats.DeleteHits++
+	sh.ops.DeleteHits++
 	s.ops(sh, r).DeleteHits++
-	s.unlink(sh, r, false)
+	s.unlink(sh, r, h)
 	return Stored
 }
 
@@ -32,12 +32,12 @@ func (s *Store) Delete(key []byte) bool {
 	defer sh.mu.Unlock()
 	r := s.lookup(sh, key, h)
 	if r == 0 {
-		sh.stats.DeleteMisses++
+		sh.ops.DeleteMisses++
 		return false
 	}
-	sh.stats.DeleteHits++
+	sh.ops.DeleteHits++
 	s.ops(sh, r).DeleteHits++
-	s.unlink(sh, r, false)
+	s.unlink(sh, r, h)
 	return true
 }
 
@@ -54,14 +54,14 @@ func (s *Store) DeleteWith(o *DeleteOptions) Result {
 	r := s.lookup(sh, m.Key, h)
 	switch {
 	case r == 0:
-		sh.stats.DeleteMisses++
+		sh.ops.DeleteMisses++
 		return NotFound
 	case m.HasCAS && s.reportCAS(r) != m.CAS:
-		sh.stats.DeleteMisses++
+		sh.ops.DeleteMisses++
 		return Exists
 	case m.Invalidate:
 		if m.HasTTL {
-			s.m.setU32(r, hdrExptime, s.clock.expiry(m.TTL))
+			s.setExptime(r, s.clock.expiry(m.TTL))
 		}
 		s.m.setBit(r, bitStale)
 		s.m.clearBit(r, bitWon)
@@ -69,8 +69,8 @@ func (s *Store) DeleteWith(o *DeleteOptions) Result {
 		s.setNewCAS(r, m.NewCAS, m.HasNewCAS)
 		return Stored
 	}
-	sh.stats.DeleteHits++
+	sh.ops.DeleteHits++
 	s.ops(sh, r).DeleteHits++
-	s.unlink(sh, r, false)
+	s.unlink(sh, r, h)
 	return Stored
 }

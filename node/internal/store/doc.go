@@ -7,36 +7,65 @@
 // It is internal to node, the only user, so that the API can follow the
 // engine.
 //
-// Storage follows memcached's design. Memory is one anonymous mapping outside
-// the Go heap, cut into pages (1 MB by default) that are handed to chunk
-// classes whose sizes grow by a factor; an item's header, key and value live
-// in one chunk. Items are found through per-shard hash tables of 32-bit chunk
-// references and kept in per-class LRU lists linked through the chunks
-// themselves, so nothing the garbage collector scans grows with the number
-// of items.
+// This is engine v2, Segcache's design (Yang et al., NSDI'21; Pelikan's
+// src/storage/seg), behind v1's API. Memory is one anonymous mapping outside
+// the Go heap, cut into 1 MB segments; -m (and cache_memlimit) bounds the
+// segments in use. Items are appended to a segment one after another, with
+// no alignment and no size classes, so an item costs its header, key and
+// value and nothing more (item.go has the layout: a 22-byte header with the
+// CAS, 4 bytes more when the client's flags are not 0). Segments are chained
+// in TTL buckets (segment.go): items whose expiries fall in the same span of
+// seconds share segments, and a segment whose latest expiry has passed is
+// freed whole, its items unindexed without a search (expire.go). An item
+// larger than a segment, up to -I 1g, gets a run of contiguous segments of
+// its own.
 //
-// This is engine v1. Measured against memcached 1.6.18 for the same items
-// (bench/compare --memory-sweep; README "Memory and misses against
-// memcached"), it costs 0.84-1.02x memcached's resident memory at a million
-// items and more at 100k, where the process's own 13 MB (8 MB above
-// memcached's, mostly the binary's mapped pages) dominates; its miss ratio
-// under pressure is 0.98-1.01x memcached's. Its classes round an item up by
-// about 11% and its header is 40 bytes. The v2 it points to is Segcache's
-// design: items appended to segments with a header of about 24 bytes, no
-// classes and no LRU links, segments expired by TTL bucket and evicted
-// whole with the items read since they were written merged forward, and
-// stats reporting the class memcached would give each item. The API above
-// is meant to stay as it is across that change: nothing outside this
-// package sees a class, a chunk or a page except through ClassStats,
-// Reassign and the dumps.
+// The index (index.go) is 64 shards of open-addressing tables of 8-byte
+// slots, mapped outside the heap too: a slot holds the item's arena offset,
+// 20 bits of its key's hash (so that keys are told apart, and their home
+// found, without reading them) and its read frequency. Nothing the garbage
+// collector scans grows with the number of items.
 //
-// Files are named by operation: get, set, arith, delete, expire (liveness
-// and flushes), crawl (freeing dead items in the background), evict, mover,
-// automove and control (pages between classes), dump (listings) and stats.
+// Eviction (evict.go) is merge-based: when no segment is free, four of the
+// oldest segments of one TTL bucket (those with the fewest live bytes) are
+// merged into one new segment at the chain's newest end, keeping the items read most since they were written
+// or last merged (as many as fill it) and evicting the rest; replaced and
+// deleted items cost nothing to drop. There is no per-item LRU list, and
+// nothing for reads to update but the item's slot and header under its
+// shard's lock. Under a zipfian load twice the memory limit it misses
+// 0.97-0.99x as often as memcached's LRU with 100-byte and 4 KB values,
+// 1.08x with mixed ones (bench/results/missratio-v2.md): a replaced item's
+// old copy holds its room until its segment is merged.
 //
-// Locking: an item is guarded by its shard's lock (hash chain, header
-// fields); a class's lock guards its LRU list and free list. Locks are taken
-// shard first, then class. Eviction, which starts from a class, only
-// try-locks the victim's shard and skips victims it cannot lock, as
-// memcached does with its item locks.
+// memcached's slab classes have no meaning here, but its tools read them:
+// every item is counted in the class memcached would give it (the same
+// chunk sizes, from -n and -f, for memcached's item size: key, value and
+// 59 bytes), so stats items, stats slabs and the cachedump keep their
+// meaning; a class's pages are those memcached would have taken for the
+// most items it held. There are no pages to move: slabs reassign answers
+// as memcached does when the source has none to spare, and the automove
+// settings are kept and reported only.
+//
+// Measured against memcached 1.6.18 for the same items (make bench-memory;
+// bench/results/memory-v2.md, README "Memory and misses against
+// memcached"): resident memory 0.72-0.97x memcached's at a million items,
+// but 0.89-1.39x at 100k, where the process's own 16.6 MB (11.8 MB above
+// memcached's, the binary's pages mapped from the page cache) dominates:
+// geometric mean 0.958 over the sweep (v1: 1.019), 0.824 counting
+// anonymous memory only. The engine alone, v1 beside v2 before v1
+// was deleted: bench/results/engine-v1-v2.md.
+//
+// Files are named by operation: get, set, arith, delete, alloc (appending
+// items), expire (liveness, flushes and segment expiry), evict, crawl
+// (freeing items that die alone), walk (reading a segment item by item),
+// dump (listings), stats and control (the slab commands).
+//
+// Locking: an item is guarded by its shard's lock (its slot and header
+// fields but its sizes); a TTL bucket's lock guards appends to its active
+// segment; segMu guards the free segments, the chains and their
+// bookkeeping, and is taken last. Whoever frees segments (eviction, expiry,
+// the crawler, the listings) holds evictMu, then takes shard locks one at a
+// time. An allocation made with a shard lock held (append, a counter that
+// grows, a vivifying read) only try-locks evictMu and other shards, as it
+// must not wait for an evictor that waits for its shard.
 package store

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
 )
 
@@ -16,38 +18,65 @@ type ItemMeta struct {
 	CAS     uint64
 	Fetched bool
 	Class   int
-	Size    int // bytes of chunk used: header, key and value
+	Size    int // bytes memcached's item would take: header, key and value
 }
 
-// AppendCachedump appends memcached's stats cachedump lines for class id:
-// "ITEM key [N b; T s]" (value bytes, unix expiry or 0) for up to limit
-// items (0: every one), most recently linked first, skipping binary keys,
-// and stopping before the lines pass max bytes. Like memcached it holds the
-// class's lock while it walks the list (which max bounds) and lists what is
-// linked, expired or not.
+// AppendCachedump appends memcached's stats cachedump lines for virtual
+// class id: "ITEM key [N b; T s]" (value bytes, unix expiry or 0) for up
+// to limit items (0: every one), most recently stored first (by CAS, which
+// grows with every store), skipping binary keys, and stopping before the
+// lines pass max bytes. Like memcached it lists what is indexed, expired
+// or not. It keeps only the lines that can be shown: max bytes of them.
 func (s *Store) AppendCachedump(dst []byte, id, limit, max int) []byte {
 	if id < 1 || id > s.Classes() {
 		return dst
 	}
-	c := s.slabs.classes[id]
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	start := len(dst)
-	for r, shown := c.lru.head, 0; r != 0 && (limit == 0 || shown < limit); r = s.m.ref(r, hdrNext) {
-		if s.m.hasBit(r, bitKeyBinary) {
+	keep := max / len("ITEM x [0 b; 0 s]\r\n")
+	if limit > 0 {
+		keep = min(keep, limit)
+	}
+	var lines []dumpLine
+	s.evictMu.Lock()
+	s.segMu.Lock()
+	high := s.arena.high
+	s.segMu.Unlock()
+	for sid := int32(1); sid < high; sid++ {
+		if _, ok := s.chained(sid); !ok {
 			continue
 		}
-		line := append([]byte("ITEM "), s.m.keyOf(r)...)
-		line = append(append(line, " ["...), strconv.Itoa(s.m.vlen(r))...)
-		line = append(append(line, " b; "...), strconv.FormatInt(s.unixOrZero(s.m.u32(r, hdrExptime)), 10)...)
-		line = append(line, " s]\r\n"...)
-		if len(dst)-start+len(line) > max {
+		s.walk(sid, holdingNothing, func(_ *shard, r loc, _ uint64, _ int) bool {
+			if s.classOf(r) == id && !s.m.hasBit(r, bitKeyBinary) {
+				line := append([]byte("ITEM "), s.m.keyOf(r)...)
+				line = append(append(line, " ["...), strconv.Itoa(s.m.vlen(r))...)
+				line = append(append(line, " b; "...), strconv.FormatInt(s.unixOrZero(s.m.exptime(r)), 10)...)
+				lines = append(lines, dumpLine{s.m.cas(r), append(line, " s]\r\n"...)})
+				if len(lines) >= 2*keep+64 {
+					lines = newestLines(lines, keep)
+				}
+			}
+			return true
+		})
+	}
+	s.evictMu.Unlock()
+	start := len(dst)
+	for _, l := range newestLines(lines, keep) {
+		if len(dst)-start+len(l.text) > max {
 			break
 		}
-		dst = append(dst, line...)
-		shown++
+		dst = append(dst, l.text...)
 	}
 	return dst
+}
+
+type dumpLine struct {
+	cas  uint64
+	text []byte
+}
+
+// newestLines sorts lines newest first and keeps n of them.
+func newestLines(lines []dumpLine, n int) []dumpLine {
+	slices.SortFunc(lines, func(a, b dumpLine) int { return cmp.Compare(b.cas, a.cas) })
+	return lines[:min(n, len(lines))]
 }
 
 func (s *Store) unixOrZero(t uint32) int64 {
@@ -57,42 +86,58 @@ func (s *Store) unixOrZero(t uint32) int64 {
 	return s.clock.Unix(t)
 }
 
-// EachItem calls fn with every live item of the classes in want (all when
-// nil), walking the arena page by page as the crawler does, so that the
-// walk needs no memory however large the cache. Each item is read under
-// its shard's lock, and fn is called with no lock held: it may block, say
-// on a slow client, without holding up requests. Items stored or deleted
-// during the walk may or may not be seen. fn returns false to stop.
+// EachItem calls fn with every live item of the virtual classes in want
+// (all when nil), segment by segment, a bounded batch at a time, so that
+// the walk needs little memory however large the cache. Each item is read
+// under its shard's lock, and fn is called with no lock held: it may
+// block, say on a slow client, without holding up requests. Items stored
+// or deleted during the walk may or may not be seen. fn returns false to
+// stop.
 func (s *Store) EachItem(want []bool, fn func(ItemMeta) bool) {
-	var key []byte
-	stop := false
-	visit := func(c *slabClass, r ref) {
-		if stop || want != nil && !want[c.id] {
-			return
+	s.segMu.Lock()
+	high := s.arena.high
+	s.segMu.Unlock()
+	var metas []ItemMeta
+	var keys []byte
+	for id := int32(1); id < high; id++ {
+		gen, from := uint32(0), 0
+		for from >= 0 {
+			metas, keys = metas[:0], keys[:0]
+			gen, from, metas, keys = s.listSegment(id, gen, from, want, metas, keys)
+			for _, it := range metas {
+				if !fn(it) {
+					return
+				}
+			}
 		}
-		it, ok := s.itemMeta(c, r, key[:0])
-		if ok {
-			key = it.Key
-			stop = !fn(it)
-		}
-	}
-	for p := 1; p <= s.slabs.usedPages() && !stop; p++ {
-		s.eachLinked(p, 0, s.arena.pageSize, visit)
 	}
 }
 
-// itemMeta reads r's listing, its key copied into key, if r still holds a
-// live item.
-func (s *Store) itemMeta(c *slabClass, r ref, key []byte) (ItemMeta, bool) {
-	i, ok := s.lockLinked(c, r, holdingNothing, true)
-	if !ok {
-		return ItemMeta{}, false
+// listBatch is how many items EachItem lists at a time.
+const listBatch = 256
+
+// listSegment appends the listings of up to listBatch live items of the
+// classes in want, their keys in keys, from byte from of segment id, which
+// must still be the segment of generation gen (0: the first batch). It
+// returns the generation, and where to go on from (-1: the end).
+func (s *Store) listSegment(id int32, gen uint32, from int, want []bool, metas []ItemMeta, keys []byte) (uint32, int, []ItemMeta, []byte) {
+	s.evictMu.Lock()
+	defer s.evictMu.Unlock()
+	now, ok := s.chained(id)
+	if !ok || gen != 0 && now != gen {
+		return now, -1, metas, keys
 	}
-	defer s.shards[i].mu.Unlock()
-	if !s.live(r) {
-		return ItemMeta{}, false
-	}
-	it := s.itemOf(r)
-	return ItemMeta{Key: append(key, s.m.keyOf(r)...), Exptime: s.unixOrZero(it.Exptime), Atime: s.clock.Unix(it.Atime),
-		CAS: it.CAS, Fetched: it.Fetched, Class: it.Class, Size: it.Size}, true
+	gen = now
+	from, _ = s.walkFrom(id, from, listBatch, holdingNothing, func(_ *shard, r loc, _ uint64, _ int) bool {
+		it := s.itemOf(r)
+		if !s.live(r) || want != nil && !want[it.Class] {
+			return true
+		}
+		k := len(keys)
+		keys = append(keys, s.m.keyOf(r)...)
+		metas = append(metas, ItemMeta{Key: keys[k:len(keys):len(keys)], Exptime: s.unixOrZero(it.Exptime),
+			Atime: s.clock.Unix(it.Atime), CAS: it.CAS, Fetched: it.Fetched, Class: it.Class, Size: it.Size})
+		return true
+	})
+	return gen, from, metas, keys
 }

@@ -6,19 +6,19 @@ type Item struct {
 	CAS     uint64
 	Exptime uint32 // clock second it expires at; 0 never
 	Atime   uint32 // clock second of the previous access
-	Size    int    // bytes of chunk used: header, key and value
+	Size    int    // bytes memcached's item would take: header, key and value
 	Class   int
 	Fetched bool // it had been read before this read
 }
 
-func (s *Store) itemOf(r ref) Item {
+func (s *Store) itemOf(r loc) Item {
 	it := Item{
-		Flags:   s.m.u32(r, hdrFlags),
+		Flags:   s.m.flags(r),
 		CAS:     s.m.cas(r),
-		Exptime: s.m.u32(r, hdrExptime),
-		Atime:   s.m.u32(r, hdrAtime),
-		Size:    s.m.total(r),
-		Class:   s.m.class(r),
+		Exptime: s.m.exptime(r),
+		Atime:   s.m.atime(r),
+		Size:    s.m.klen(r) + s.m.vlen(r) + memcachedOverhead,
+		Class:   s.classOf(r),
 		Fetched: s.m.hasBit(r, bitFetched),
 	}
 	if s.cfg.DisableCAS {
@@ -29,40 +29,49 @@ func (s *Store) itemOf(r ref) Item {
 
 // lookup finds a live item, unlinking it if it has expired or been flushed.
 // The shard lock is held.
-func (s *Store) lookup(sh *shard, key []byte, hash uint32) ref {
-	r := sh.find(s.m, key, hash)
+func (s *Store) lookup(sh *shard, key []byte, h uint64) loc {
+	r := s.find(sh, key, h)
 	if r == 0 || s.live(r) {
 		return r
 	}
 	if s.m.cas(r) < s.flushCAS.Load() {
-		sh.stats.GetFlushed++
+		sh.ops.GetFlushed++
 	} else {
-		sh.stats.GetExpired++
+		sh.ops.GetExpired++
 	}
-	s.unlink(sh, r, false)
+	s.unlink(sh, r, h)
 	return 0
 }
 
-// access marks a read. As in memcached, an item must be read twice to earn
-// a second chance at the LRU tail (the active bit), and once more after each
-// second chance: read-once items, the common case of a cache-aside fill,
-// must not outlive items written after them. The shard lock is held.
-func (s *Store) access(r ref) {
-	if !s.m.hasBit(r, bitFetched) {
-		s.m.setBit(r, bitFetched)
-		s.m.setU32(r, hdrAtime, s.clock.Now())
-		return
-	}
-	s.bump(r)
+// access marks a read: the item is fetched, and its read frequency, which
+// merge eviction keeps the most read items by, goes up. The shard lock is
+// held.
+func (s *Store) access(sh *shard, r loc, h uint64) {
+	s.m.setBit(r, bitFetched)
+	s.bump(sh, r, h)
 }
 
-// bump marks a use that is not a read (an incr, an add that found the
-// item), as memcached's do_item_update does: a second chance at the LRU
-// tail, without counting the item as fetched. The shard lock is
-// held.
-func (s *Store) bump(r ref) {
-	s.m.setBit(r, bitActive)
+// bump marks a use (a read, an incr, an add that found the item), as
+// memcached's do_item_update does: it is not counted as fetched. The
+// shard lock is held.
+func (s *Store) bump(sh *shard, r loc, h uint64) {
 	s.m.setU32(r, hdrAtime, s.clock.Now())
+	if i := sh.findLoc(r, h); i >= 0 {
+		if e := sh.slots[i]; e.freq() < freqCap {
+			sh.slots[i] = e.withFreq(e.freq() + 1)
+		}
+	}
+}
+
+// freqCap is as often as an item's reads are counted: merge eviction's
+// thresholds are small, and the count halves at each merge.
+const freqCap = 127
+
+// setExptime changes an item's expiry, and so maybe its segment's latest.
+// The shard lock is held.
+func (s *Store) setExptime(r loc, exp uint32) {
+	s.m.setU32(r, hdrExptime, exp)
+	s.arena.segs[segOf(r)].raiseExp(exp)
 }
 
 // Get appends the value of key to dst. With touch it also sets the item's
@@ -72,28 +81,28 @@ func (s *Store) Get(key, dst []byte, touch bool, exptime int64) (it Item, out []
 	defer sh.mu.Unlock()
 	r := s.lookup(sh, key, h)
 	if touch {
-		sh.stats.TouchCmds++
+		sh.ops.TouchCmds++
 	} else {
-		sh.stats.GetCmds++
+		sh.ops.GetCmds++
 	}
 	if r == 0 {
 		if touch {
-			sh.stats.TouchMisses++
+			sh.ops.TouchMisses++
 		} else {
-			sh.stats.GetMisses++
+			sh.ops.GetMisses++
 		}
 		return it, dst, false
 	}
 	if touch {
-		sh.stats.TouchHits++
+		sh.ops.TouchHits++
 		s.ops(sh, r).TouchHits++
-		s.m.setU32(r, hdrExptime, s.clock.expiry(exptime))
+		s.setExptime(r, s.clock.expiry(exptime))
 	} else {
-		sh.stats.GetHits++
+		sh.ops.GetHits++
 		s.ops(sh, r).GetHits++
 	}
 	it = s.itemOf(r)
-	s.access(r)
+	s.access(sh, r, h)
 	return it, append(dst, s.m.valueOf(r)...), true
 }
 
@@ -101,16 +110,16 @@ func (s *Store) Get(key, dst []byte, touch bool, exptime int64) (it Item, out []
 func (s *Store) Touch(key []byte, exptime int64) bool {
 	sh, h := s.lockKey(key)
 	defer sh.mu.Unlock()
-	sh.stats.TouchCmds++
+	sh.ops.TouchCmds++
 	r := s.lookup(sh, key, h)
 	if r == 0 {
-		sh.stats.TouchMisses++
+		sh.ops.TouchMisses++
 		return false
 	}
-	sh.stats.TouchHits++
+	sh.ops.TouchHits++
 	s.ops(sh, r).TouchHits++
-	s.m.setU32(r, hdrExptime, s.clock.expiry(exptime))
-	s.access(r)
+	s.setExptime(r, s.clock.expiry(exptime))
+	s.access(sh, r, h)
 	return true
 }
 
@@ -131,8 +140,8 @@ func (s *Store) GetWith(o *GetOptions, dst []byte) (it MetaItem, out []byte, fou
 		created = r != 0
 	}
 	if r == 0 {
-		sh.stats.GetCmds++
-		sh.stats.GetMisses++
+		sh.ops.GetCmds++
+		sh.ops.GetMisses++
 		return it, dst, false
 	}
 	before := s.itemOf(r)
@@ -157,14 +166,14 @@ func (s *Store) GetWith(o *GetOptions, dst []byte) (it MetaItem, out []byte, fou
 			it.TTL = ttlLeft(exp, now)
 		}
 	}
-	s.m.setU32(r, hdrExptime, exp)
+	s.setExptime(r, exp)
 	if touched {
-		sh.stats.TouchCmds++
-		sh.stats.TouchHits++
+		sh.ops.TouchCmds++
+		sh.ops.TouchHits++
 		s.ops(sh, r).TouchHits++
 	} else {
-		sh.stats.GetCmds++
-		sh.stats.GetHits++
+		sh.ops.GetCmds++
+		sh.ops.GetHits++
 		s.ops(sh, r).GetHits++
 	}
 	if o.Partial {
@@ -183,7 +192,7 @@ func (s *Store) GetWith(o *GetOptions, dst []byte) (it MetaItem, out []byte, fou
 		dst = append(dst, s.m.valueOf(r)...)
 	}
 	if !o.NoBump {
-		s.access(r)
+		s.access(sh, r, h)
 	}
 	return it, dst, true
 }
@@ -201,13 +210,14 @@ func ttlLeft(exp, now uint32) int64 {
 // returns it, or 0 when there is no memory for it (memcached then answers
 // as for a miss). Like memcached, it does not mark a base64 key as such.
 // The shard lock is held.
-func (s *Store) vivify(sh *shard, o *GetOptions, h uint32) ref {
-	r, err := s.alloc(itemSize(len(o.Key), 0), holding{shard: shardOf(h)})
+func (s *Store) vivify(sh *shard, o *GetOptions, h uint64) loc {
+	r, err := s.alloc(o.Key, 0, 0, 0, holding{shard: shardOf(h)})
 	if err != nil {
 		return 0
 	}
-	s.m.initItem(r, s.m.class(r), o.Key, 0, 0, 0)
-	s.link(sh, r)
+	if s.link(sh, r, h) != nil {
+		return 0
+	}
 	if o.HasNewCAS {
 		s.m.setCAS(r, o.NewCAS)
 	}

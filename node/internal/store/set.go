@@ -11,11 +11,11 @@ const (
 	NotFound
 )
 
-// Reservation is a chunk allocated for an item whose value a connection is
-// still reading. Fill Value, then Commit or Cancel it.
+// Reservation is an item allocated in a segment whose value a connection
+// is still reading. Fill Value, then Commit or Cancel it.
 type Reservation struct {
-	r    ref
-	hash uint32
+	r    loc
+	hash uint64
 }
 
 // Reserve allocates an item for key with a value of n bytes. It fails with
@@ -24,23 +24,21 @@ type Reservation struct {
 // (memcached does the same).
 func (s *Store) Reserve(key []byte, flags uint32, exptime int64, n int, mode Mode) (Reservation, error) {
 	h := s.hash(key)
-	size := itemSize(len(key), n)
-	r, err := s.alloc(size, holdingNothing)
+	r, err := s.alloc(key, n, flags, s.clock.expiry(exptime), holdingNothing)
 	if err != nil {
 		if mode == ModeSet {
 			s.removeQuietly(key, h)
 		}
 		return Reservation{}, err
 	}
-	s.m.initItem(r, s.m.class(r), key, n, flags, s.clock.expiry(exptime))
 	return Reservation{r: r, hash: h}, nil
 }
 
-func (s *Store) removeQuietly(key []byte, h uint32) {
+func (s *Store) removeQuietly(key []byte, h uint64) {
 	sh := &s.shards[shardOf(h)]
 	sh.mu.Lock()
-	if r := sh.find(s.m, key, h); r != 0 {
-		s.unlink(sh, r, false)
+	if r := s.find(sh, key, h); r != 0 {
+		s.unlink(sh, r, h)
 	}
 	sh.mu.Unlock()
 }
@@ -48,13 +46,9 @@ func (s *Store) removeQuietly(key []byte, h uint32) {
 // Value is the reservation's value, for the caller to fill.
 func (s *Store) Value(res Reservation) []byte { return s.m.valueOf(res.r) }
 
-// Cancel frees a reservation that will not be committed.
-func (s *Store) Cancel(res Reservation) {
-	c := s.slabs.classes[s.m.class(res.r)]
-	c.mu.Lock()
-	s.slabs.release(c, res.r)
-	c.mu.Unlock()
-}
+// Cancel gives up a reservation that will not be committed: its bytes stay
+// in the segment, dead.
+func (s *Store) Cancel(res Reservation) { s.unpin(res.r) }
 
 // Commit stores a filled reservation according to mode; cas is the unique
 // a cas command gave (0 for none; binary and meta commands may give one for
@@ -73,38 +67,50 @@ func (s *Store) Commit(res Reservation, mode Mode, cas uint64) (Result, uint64, 
 
 // commit is Commit with the shard lock held; on Stored it returns the item
 // now linked.
-func (s *Store) commit(sh *shard, res Reservation, mode Mode, cas uint64) (Result, ref, error) {
+func (s *Store) commit(sh *shard, res Reservation, mode Mode, cas uint64) (Result, loc, error) {
 	key := s.m.keyOf(res.r)
-	sh.stats.SetCmds++
-	s.ops(sh, res.r).CmdSet++
+	sh.ops.SetCmds++
+	sh.byClass[s.classOf(res.r)].CmdSet++
 	old := s.lookup(sh, key, res.hash)
 	result := s.admit(sh, old, mode, cas)
 	if result != Stored {
 		if mode == ModeAdd && old != 0 {
-			s.bump(old) // memcached bumps an item a failed add ran into
+			s.bump(sh, old, res.hash) // memcached bumps an item a failed add ran into
 		}
 		s.Cancel(res)
 		return result, 0, nil
 	}
 	r := res.r
 	if mode == ModeAppend || mode == ModePrepend {
-		joined, err := s.join(sh, old, r, mode == ModePrepend)
+		joined, err := s.join(old, r, res.hash, mode == ModePrepend)
 		s.Cancel(res)
 		if err != nil {
 			return NotStored, 0, err
 		}
 		r = joined
 	}
-	if old != 0 {
-		s.unlink(sh, old, false)
+	if err := s.replace(sh, old, r, res.hash); err != nil {
+		return NotStored, 0, err
 	}
-	s.link(sh, r)
 	return Stored, r, nil
+}
+
+// replace links r in old's place, or as a new item when old is 0. The
+// shard lock is held.
+func (s *Store) replace(sh *shard, old, r loc, h uint64) error {
+	if old != 0 {
+		s.relink(sh, old, r, h)
+		return nil
+	}
+	if err := s.link(sh, r, h); err != nil {
+		return ErrOutOfMemory
+	}
+	return nil
 }
 
 // admit decides whether a store in this mode goes ahead, counting cas
 // outcomes. The shard lock is held.
-func (s *Store) admit(sh *shard, old ref, mode Mode, cas uint64) Result {
+func (s *Store) admit(sh *shard, old loc, mode Mode, cas uint64) Result {
 	switch mode {
 	case ModeAdd:
 		if old != 0 {
@@ -116,7 +122,7 @@ func (s *Store) admit(sh *shard, old ref, mode Mode, cas uint64) Result {
 		}
 	case ModeCAS:
 		if old == 0 {
-			sh.stats.CasMisses++
+			sh.ops.CasMisses++
 			return NotFound
 		}
 	}
@@ -126,13 +132,13 @@ func (s *Store) admit(sh *shard, old ref, mode Mode, cas uint64) Result {
 		}
 		if s.m.cas(old) != cas {
 			if mode == ModeCAS {
-				sh.stats.CasBadval++
+				sh.ops.CasBadval++
 				s.ops(sh, old).CasBadval++
 			}
 			return Exists
 		}
 		if mode == ModeCAS {
-			sh.stats.CasHits++
+			sh.ops.CasHits++
 			s.ops(sh, old).CasHits++
 		}
 	}
@@ -142,15 +148,13 @@ func (s *Store) admit(sh *shard, old ref, mode Mode, cas uint64) Result {
 // join allocates an item holding old's value with add's value after it (or
 // before it, with prepend), keeping old's flags and expiry. The shard lock
 // is held.
-func (s *Store) join(sh *shard, old, add ref, prepend bool) (ref, error) {
+func (s *Store) join(old, add loc, h uint64, prepend bool) (loc, error) {
 	ov, av := s.m.valueOf(old), s.m.valueOf(add)
-	key := s.m.keyOf(old)
-	r, err := s.alloc(itemSize(len(key), len(ov)+len(av)), holding{shardOf(s.hashOf(old)), old})
+	r, err := s.alloc(s.m.keyOf(old), len(ov)+len(av), s.m.flags(old), s.m.exptime(old),
+		holding{shardOf(h), old})
 	if err != nil {
 		return 0, err
 	}
-	s.m.initItem(r, s.m.class(r), key, len(ov)+len(av),
-		s.m.u32(old, hdrFlags), s.m.u32(old, hdrExptime))
 	v := s.m.valueOf(r)
 	if prepend {
 		copy(v[copy(v, av):], ov)
@@ -160,7 +164,7 @@ func (s *Store) join(sh *shard, old, add ref, prepend bool) (ref, error) {
 	return r, nil
 }
 
-func (s *Store) reportCAS(r ref) uint64 {
+func (s *Store) reportCAS(r loc) uint64 {
 	if s.cfg.DisableCAS {
 		return 0
 	}
@@ -169,7 +173,7 @@ func (s *Store) reportCAS(r ref) uint64 {
 
 // setNewCAS gives an item the CAS a command chose, if it chose one, instead
 // of the next CAS link or a change drew. The shard lock is held.
-func (s *Store) setNewCAS(r ref, cas uint64, has bool) {
+func (s *Store) setNewCAS(r loc, cas uint64, has bool) {
 	if has {
 		s.m.setCAS(r, cas)
 	}
@@ -194,7 +198,7 @@ func (s *Store) CommitWith(res Reservation, o *SetOptions) (Result, uint64, erro
 	if o.Invalidate && mode == ModeCAS && cas != 0 {
 		old := s.lookup(sh, s.m.keyOf(res.r), res.hash)
 		if old != 0 && cas < s.m.cas(old) {
-			s.m.setU32(res.r, hdrExptime, s.m.u32(old, hdrExptime))
+			s.setExptime(res.r, s.m.exptime(old))
 			s.m.setBit(res.r, bitStale)
 			if s.m.hasBit(old, bitWon) {
 				s.m.setBit(res.r, bitWon)

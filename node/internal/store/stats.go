@@ -1,5 +1,7 @@
 package store
 
+import "sort"
+
 // OpCounters count the commands that took a shard's lock; they are plain
 // integers because the lock guards them.
 type OpCounters struct {
@@ -34,65 +36,35 @@ func (a *OpCounters) add(b *OpCounters) {
 	a.TotalItems += b.TotalItems
 }
 
-// Totals are the store's counters summed over shards and classes.
-type Totals struct {
-	OpCounters
-	CurrItems, Bytes                                 int
-	Evictions, Reclaimed, ExpiredUnfetched           uint64
-	EvictedUnfetched, OutOfMemory, PagesMoved, Pages uint64
-	Rescues, EvictionsNomem, CrawlerReclaimed        uint64
-	CrawlerChecked                                   uint64
-	LimitBytes                                       int64
-	TotalMalloced                                    int64
+// ClassCounters are a virtual class's counters, memcached's "stats items".
+type ClassCounters struct {
+	Evicted          uint64
+	EvictedNonzero   uint64
+	EvictedUnfetched uint64
+	EvictedTime      uint32 // seconds since last access of the last evicted item
+	Reclaimed        uint64
+	ExpiredUnfetched uint64
+	OutOfMemory      uint64
+	PagesMoved       uint64 // always 0: segments do not move
+	SetCmds          uint64
+	Rescues          uint64 // live items merge eviction kept
+	EvictionsNomem   uint64 // always 0
+	CrawlerReclaimed uint64 // dead items the crawler or segment expiry freed
 }
 
-// Totals sums the store's counters.
-func (s *Store) Totals() Totals {
-	var t Totals
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		t.OpCounters.add(&sh.stats)
-		sh.mu.Unlock()
-	}
-	for _, c := range s.slabs.classes[1:] {
-		c.mu.Lock()
-		t.CurrItems += c.lru.items
-		t.Bytes += c.lru.bytes
-		t.Evictions += c.stats.Evicted
-		t.Reclaimed += c.stats.Reclaimed
-		t.ExpiredUnfetched += c.stats.ExpiredUnfetched
-		t.EvictedUnfetched += c.stats.EvictedUnfetched
-		t.OutOfMemory += c.stats.OutOfMemory
-		t.PagesMoved += c.stats.PagesMoved
-		t.Rescues += c.stats.Rescues
-		t.EvictionsNomem += c.stats.EvictionsNomem
-		t.CrawlerReclaimed += c.stats.CrawlerReclaimed
-		c.mu.Unlock()
-	}
-	s.slabs.pageMu.Lock()
-	t.Pages = uint64(s.slabs.nextPage - 1)
-	t.LimitBytes = int64(s.slabs.limitPages) * int64(s.arena.pageSize)
-	s.slabs.pageMu.Unlock()
-	t.TotalMalloced = int64(t.Pages) * int64(s.arena.pageSize)
-	t.CrawlerChecked = s.crawler.checked.Load()
-	return t
-}
-
-// ClassStats is one chunk class as memcached's stats items and stats slabs
-// show it.
-type ClassStats struct {
-	ClassCounters
-	ClassOps
-	ID            int
-	ChunkSize     int    // bytes of a chunk: header, key and value
-	ChunksPerPage int    // chunks a page holds
-	Pages         int    // pages the class owns
-	Items         int    // linked items
-	Bytes         int    // their header, key and value bytes
-	FreeChunks    int    // chunks on the free list
-	FreeChunksEnd int    // chunks of the page being cut not yet cut
-	Age           uint32 // seconds since the least recently used item's last access
+func (a *ClassCounters) add(b *ClassCounters) {
+	a.Evicted += b.Evicted
+	a.EvictedNonzero += b.EvictedNonzero
+	a.EvictedUnfetched += b.EvictedUnfetched
+	a.EvictedTime = max(a.EvictedTime, b.EvictedTime)
+	a.Reclaimed += b.Reclaimed
+	a.ExpiredUnfetched += b.ExpiredUnfetched
+	a.OutOfMemory += b.OutOfMemory
+	a.PagesMoved += b.PagesMoved
+	a.SetCmds += b.SetCmds
+	a.Rescues += b.Rescues
+	a.EvictionsNomem += b.EvictionsNomem
+	a.CrawlerReclaimed += b.CrawlerReclaimed
 }
 
 // ClassOps are the commands that found an item of a class, memcached's
@@ -112,36 +84,187 @@ func (a *ClassOps) add(b *ClassOps) {
 	a.TouchHits += b.TouchHits
 }
 
+// classCounters are one virtual class's counters in one shard.
+type classCounters struct {
+	ClassCounters
+	ClassOps
+	items, bytes int
+	peak         int // most items at once: memcached keeps the pages it took
+}
+
+// shardCounters are a shard's counters, guarded by its lock.
+type shardCounters struct {
+	ops     OpCounters
+	byClass []classCounters
+}
+
+func (c *shardCounters) countItem(class, bytes, delta int) {
+	cc := &c.byClass[class]
+	cc.items += delta
+	cc.bytes += delta * bytes
+	cc.peak = max(cc.peak, cc.items)
+}
+
 // ops are the counters of r's class in sh; sh.mu is held.
-func (s *Store) ops(sh *shard, r ref) *ClassOps { return &sh.byClass[s.m.class(r)] }
+func (s *Store) ops(sh *shard, r loc) *ClassOps { return &sh.byClass[s.classOf(r)].ClassOps }
 
-// Classes is how many chunk classes there are; ids run from 1 to it.
-func (s *Store) Classes() int { return len(s.slabs.classes) - 1 }
+// counters are the eviction counters of r's class in sh; sh.mu is held.
+func (s *Store) counters(sh *shard, r loc) *ClassCounters {
+	return &sh.byClass[s.classOf(r)].ClassCounters
+}
 
-// ClassStats appends every class's statistics to dst, by id.
+// countOutOfMemory counts a store refused in class for want of memory. It
+// takes no lock: the caller may hold a shard's.
+func (s *Store) countOutOfMemory(class int) { s.outOfMemory[class].Add(1) }
+
+// virtualClasses are the chunk sizes memcached would cut its pages into
+// with -n minChunk and -f factor: the smallest is its 48-byte header plus
+// minChunk, each next one factor times larger, rounded up to 8 bytes, up
+// to half a page, and the last one a whole page.
+func virtualClasses(minChunk int, factor float64) []int {
+	classes := []int{0}
+	for size := alignUp(memcachedHeader + minChunk); len(classes) < 255 && size <= segSize/2; {
+		classes = append(classes, size)
+		next := alignUp(int(float64(size) * factor))
+		if next == size {
+			next += 8
+		}
+		size = next
+	}
+	return append(classes, segSize)
+}
+
+const memcachedHeader = 48
+
+func alignUp(n int) int { return (n + 7) &^ 7 }
+
+// classFor is the virtual class of an item of n bytes as memcached counts
+// them, the largest for anything larger.
+func (s *Store) classFor(n int) int {
+	i := sort.SearchInts(s.classes[1:], n) + 1
+	return min(i, len(s.classes)-1)
+}
+
+// classOf is item r's virtual class.
+func (s *Store) classOf(r loc) int {
+	return s.classFor(s.m.klen(r) + s.m.vlen(r) + memcachedOverhead)
+}
+
+// ClassOf returns the virtual class of an item with a key of klen bytes
+// and a value of vlen bytes, 0 if it is too large to store.
+func (s *Store) ClassOf(klen, vlen int) int {
+	if klen+vlen+memcachedOverhead > s.cfg.MaxItemSize {
+		return 0
+	}
+	return s.classFor(klen + vlen + memcachedOverhead)
+}
+
+// Totals are the store's counters summed over shards and classes.
+type Totals struct {
+	OpCounters
+	CurrItems, Bytes                                 int
+	Evictions, Reclaimed, ExpiredUnfetched           uint64
+	EvictedUnfetched, OutOfMemory, PagesMoved, Pages uint64
+	Rescues, EvictionsNomem, CrawlerReclaimed        uint64
+	CrawlerChecked                                   uint64
+	LimitBytes                                       int64
+	TotalMalloced                                    int64
+}
+
+// Totals sums the store's counters. Pages are segments in use.
+func (s *Store) Totals() Totals {
+	var t Totals
+	var c ClassCounters
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		t.OpCounters.add(&sh.ops)
+		for j := range sh.byClass {
+			cc := &sh.byClass[j]
+			c.add(&cc.ClassCounters)
+			t.CurrItems += cc.items
+			t.Bytes += cc.bytes
+		}
+		sh.mu.Unlock()
+	}
+	t.Evictions, t.Reclaimed, t.ExpiredUnfetched = c.Evicted, c.Reclaimed, c.ExpiredUnfetched
+	t.EvictedUnfetched, t.Rescues, t.CrawlerReclaimed = c.EvictedUnfetched, c.Rescues, c.CrawlerReclaimed
+	for i := range s.outOfMemory {
+		t.OutOfMemory += s.outOfMemory[i].Load()
+	}
+	s.segMu.Lock()
+	t.Pages = uint64(s.arena.used)
+	t.LimitBytes = int64(s.arena.limit) * segSize
+	s.segMu.Unlock()
+	t.TotalMalloced = int64(t.Pages) * segSize
+	t.CrawlerChecked = s.crawler.checked.Load()
+	return t
+}
+
+// ClassStats is one virtual class as memcached's stats items and stats
+// slabs show it: the items memcached would put in chunks of this size, and
+// the pages it would take for them.
+type ClassStats struct {
+	ClassCounters
+	ClassOps
+	ID            int
+	ChunkSize     int    // bytes of a chunk, as memcached sizes it
+	ChunksPerPage int    // chunks a page holds
+	Pages         int    // pages memcached would have taken for the most items the class held
+	Items         int    // linked items
+	Bytes         int    // their header, key and value bytes, as shoal stores them
+	FreeChunks    int    // chunks of those pages no item uses
+	FreeChunksEnd int    // always 0
+	Age           uint32 // seconds since the oldest segment was written
+}
+
+// Classes is how many virtual classes there are; ids run from 1 to it.
+func (s *Store) Classes() int { return len(s.classes) - 1 }
+
+// ClassStats appends every virtual class's statistics to dst, by id.
 func (s *Store) ClassStats(dst []ClassStats) []ClassStats {
-	now := s.clock.Now()
-	ops := make([]ClassOps, len(s.slabs.classes))
+	all := make([]classCounters, len(s.classes))
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for c := range sh.byClass {
-			ops[c].add(&sh.byClass[c])
+			a, b := &all[c], &sh.byClass[c]
+			a.ClassCounters.add(&b.ClassCounters)
+			a.ClassOps.add(&b.ClassOps)
+			a.items += b.items
+			a.bytes += b.bytes
+			a.peak += b.peak
 		}
 		sh.mu.Unlock()
 	}
-	for _, c := range s.slabs.classes[1:] {
-		c.mu.Lock()
-		cs := ClassStats{ClassCounters: c.stats, ClassOps: ops[c.id], ID: c.id, ChunkSize: c.size, ChunksPerPage: c.perPage,
-			Pages: len(c.pages), Items: c.lru.items, Bytes: c.lru.bytes, FreeChunks: c.nfree,
-			Age: s.tailAge(c, now)}
-		if c.carvePage != 0 {
-			cs.FreeChunksEnd = c.perPage - c.carveNext
-		}
-		c.mu.Unlock()
-		dst = append(dst, cs)
+	age := s.oldestAge()
+	for id := 1; id < len(s.classes); id++ {
+		c := &all[id]
+		c.OutOfMemory = s.outOfMemory[id].Load()
+		size := s.classes[id]
+		per := max(segSize/size, 1)
+		pages := (c.peak + per - 1) / per
+		dst = append(dst, ClassStats{ClassCounters: c.ClassCounters, ClassOps: c.ClassOps, ID: id,
+			ChunkSize: size, ChunksPerPage: per, Pages: pages, Items: c.items, Bytes: c.bytes,
+			FreeChunks: pages*per - c.items, Age: age})
 	}
 	return dst
+}
+
+// oldestAge is the seconds since the oldest segment in use was taken.
+func (s *Store) oldestAge() uint32 {
+	now := s.clock.Now()
+	s.segMu.Lock()
+	defer s.segMu.Unlock()
+	var oldest uint32
+	for i := range s.buckets {
+		if h := s.buckets[i].head; h != 0 {
+			if a := now - s.arena.segs[h].created; a > oldest {
+				oldest = a
+			}
+		}
+	}
+	return oldest
 }
 
 // ResetStats zeroes the counters memcached's stats reset resets: the
@@ -150,28 +273,31 @@ func (s *Store) ResetStats() {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		sh.stats = OpCounters{}
-		clear(sh.byClass)
+		sh.ops = OpCounters{}
+		for c := range sh.byClass {
+			cc := &sh.byClass[c]
+			cc.ClassCounters, cc.ClassOps = ClassCounters{}, ClassOps{}
+		}
 		sh.mu.Unlock()
 	}
-	for _, c := range s.slabs.classes[1:] {
-		c.mu.Lock()
-		c.stats = ClassCounters{}
-		c.mu.Unlock()
+	for i := range s.outOfMemory {
+		s.outOfMemory[i].Store(0)
 	}
 }
 
-// PageSize is the size of a slab page, memcached's slab_page_size; items
-// larger than a page get pages of their own size.
-const PageSize = pageSize
+// PageSize is memcached's slab_page_size, and the size of a segment.
+const PageSize = segSize
 
-// SetMemoryLimit changes the item memory limit (cache_memlimit). Pages
-// above a lowered limit stay in use; no new ones are taken.
+// SetMemoryLimit changes the item memory limit (cache_memlimit). Segments
+// above a lowered limit stay in use until evictions free them; no new ones
+// are taken.
 func (s *Store) SetMemoryLimit(bytes int64) bool {
-	pages := int(bytes / int64(s.arena.pageSize))
-	if pages < 1 || pages >= s.arena.pages() {
+	segs := int(bytes / segSize)
+	s.segMu.Lock()
+	defer s.segMu.Unlock()
+	if segs < 1 || segs >= len(s.arena.segs)-1 {
 		return false
 	}
-	s.slabs.setLimit(pages)
+	s.arena.limit = segs
 	return true
 }

@@ -1,10 +1,10 @@
 package store
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,50 +20,62 @@ var (
 // Config sizes a Store.
 type Config struct {
 	// OnEvict, when set, is told of every item evicted, with the item's
-	// shard and class locked: it must be quick and must not call the store.
-	OnEvict          func(Eviction)
-	MemoryLimit      int64   // bytes of item memory
-	MaxItemSize      int     // largest item (header, key and value)
-	GrowthFactor     float64 // chunk size factor between classes
-	MinChunk         int     // key and value bytes of the smallest class
-	DisableCAS       bool    // report CAS 0, as memcached -C does
-	DisableEvictions bool    // fail stores instead of evicting, as memcached -M does
-	// NoPageMoves keeps every page in the class it was first given to, as
-	// memcached's no_slab_reassign: a class with nothing to evict fails
-	// its stores once memory is full.
+	// shard locked: it must be quick and must not call the store.
+	OnEvict     func(Eviction)
+	MemoryLimit int64 // bytes of item memory
+	MaxItemSize int   // largest item, counted as memcached counts it
+	// GrowthFactor (-f) and MinChunk (-n) size memcached's slab classes.
+	// Segments have none, but stats count each item in the class memcached
+	// would give it: -f is the factor between those classes' chunk sizes,
+	// -n the key and value bytes of the smallest.
+	GrowthFactor     float64
+	MinChunk         int
+	DisableCAS       bool // report CAS 0, as memcached -C does
+	DisableEvictions bool // fail stores instead of evicting, as memcached -M does
+	// NoPageMoves is memcached's no_slab_reassign: slabs reassign answers
+	// that reassignment is disabled. Segments have no class, so there is
+	// nothing else it changes.
 	NoPageMoves bool
-	// Automove moves pages between classes (slab_automove): by their
-	// eviction rates and tail ages over the last AutomoveWindow seconds
-	// with AutomoveRatio (see automove.go), or on every eviction. Zero
-	// window and ratio mean memcached's defaults.
+	// Automove, AutomoveRatio and AutomoveWindow are memcached's
+	// slab_automove settings, kept and reported for the tools that set
+	// them: segments need no rebalancing.
 	Automove       AutomoveMode
 	AutomoveRatio  float64
 	AutomoveWindow int
 	NoCrawler      bool // no background crawler (no_lru_crawler)
 }
 
-// pageSize is memcached's slab page size; larger items get larger pages.
-const pageSize = 1 << 20
-
-// Store is a node's items: the slab-allocated arena, the sharded index and
-// the LRU lists, safe for use by many goroutines.
+// Store is a node's items: the segments, the sharded index and the TTL
+// buckets, safe for use by many goroutines.
 type Store struct {
-	cfg    Config
-	arena  *arena
-	slabs  *slabs
-	m      items
-	shards [shardCount]shard
-	seed   maphash.Seed
-	clock  *clock
+	cfg     Config
+	arena   *arena
+	m       items
+	shards  [shardCount]shard
+	buckets [ttlBuckets + 1]ttlBucket
+	seed    maphash.Seed
+	clock   *clock
+	classes []int // virtual class chunk sizes; classes[0] unused
+
+	// segMu guards the free segments, the chains and segment bookkeeping;
+	// it is taken last, after a shard's and a bucket's lock.
+	segMu sync.Mutex
+	seq   uint64
+	// evictMu is held by whoever frees segments (evict.go, expire.go,
+	// crawl.go, dump.go), before any shard's lock.
+	evictMu sync.Mutex
+	frees   atomic.Uint64 // segments freed so far
+	// outOfMemory counts the stores refused for want of memory, by class.
+	outOfMemory []atomic.Uint64
 
 	cas           atomic.Uint64 // last CAS unique handed out
 	flushCAS      atomic.Uint64 // items with a lower CAS were flushed
 	flushAt       atomic.Uint32 // clock second of a pending delayed flush, 0 none
-	moveMu        sync.Mutex    // one page move at a time (mover.go)
 	automove      atomic.Uint32 // AutomoveMode
 	automoveRatio atomic.Uint64 // slab_automove_ratio's float64 bits
 	crawler       crawler
 	stopTick      chan struct{}
+	tickDone      chan struct{}
 	stopOnce      sync.Once
 }
 
@@ -78,55 +90,77 @@ func New(cfg Config) (*Store, error) {
 	if cfg.MaxItemSize < 1024 {
 		return nil, fmt.Errorf("max item size %d below 1 KB", cfg.MaxItemSize)
 	}
-	cfg.AutomoveWindow = cmp.Or(cfg.AutomoveWindow, DefaultAutomoveWindow)
-	cfg.AutomoveRatio = cmp.Or(cfg.AutomoveRatio, DefaultAutomoveRatio)
+	if cfg.AutomoveWindow == 0 {
+		cfg.AutomoveWindow = DefaultAutomoveWindow
+	}
+	if cfg.AutomoveRatio == 0 {
+		cfg.AutomoveRatio = DefaultAutomoveRatio
+	}
 	if cfg.Automove > AutomoveAggressive || (cfg.AutomoveWindow < 3 || !(cfg.AutomoveRatio > 0 && cfg.AutomoveRatio <= 1)) {
 		return nil, fmt.Errorf("automove window %d (want 3 or more) or ratio %v (want 0 to 1) or mode %d", cfg.AutomoveWindow, cfg.AutomoveRatio, cfg.Automove)
 	}
-	ps := pageSize
-	for ps < cfg.MaxItemSize {
-		ps *= 2
-	}
-	limitPages := int(cfg.MemoryLimit / int64(ps))
-	if limitPages < 1 {
-		limitPages = 1
-	}
-	// Reserve room for cache_memlimit to grow into, without committing it.
-	reserve := max(limitPages, (4<<30)/ps) + 1
-	reserve = min(reserve, maxArena/ps)
-	if limitPages+1 > reserve {
+	limit := max(int(cfg.MemoryLimit/segSize), 1)
+	run := (cfg.MaxItemSize + segSize - 1) / segSize
+	// Reserve room for cache_memlimit to grow into and for large items'
+	// runs to find contiguous space, without committing any of it.
+	reserve := max(limit, (4<<30)/segSize) + 2*run + 2
+	reserve = min(reserve, maxArena/segSize)
+	if limit+run+1 > reserve {
 		return nil, fmt.Errorf("memory limit %d MB above the %d MB a node can address", cfg.MemoryLimit>>20, maxArena>>20)
 	}
-	a, err := newArena(reserve*ps, ps)
+	a, err := newArena(reserve)
 	if err != nil {
 		return nil, err
 	}
+	a.limit = limit
 	s := &Store{cfg: cfg, arena: a, m: items(a.mem), seed: maphash.MakeSeed(),
-		clock: newClock(), stopTick: make(chan struct{})}
-	s.automove.Store(uint32(cfg.Automove))
-	s.slabs = newSlabs(a, limitPages, cfg.MinChunk, cfg.GrowthFactor)
-	for i := range s.shards {
-		s.shards[i].buckets = make([]ref, initialBuckets)
-		s.shards[i].byClass = make([]ClassOps, len(s.slabs.classes))
+		clock: newClock(), stopTick: make(chan struct{}), tickDone: make(chan struct{}), classes: virtualClasses(cfg.MinChunk, cfg.GrowthFactor)}
+	s.outOfMemory = make([]atomic.Uint64, len(s.classes))
+	for i := range s.buckets {
+		s.buckets[i].id = int32(i)
 	}
+	for i := range s.shards {
+		sh := &s.shards[i]
+		if sh.slots, err = newTable(initialSlots); err != nil {
+			s.freeTables()
+			_ = a.close()
+			return nil, err
+		}
+		sh.hashKey = s.hash
+		sh.byClass = make([]classCounters, len(s.classes))
+	}
+	s.automove.Store(uint32(cfg.Automove))
 	s.SetAutomoveRatio(cfg.AutomoveRatio)
 	go s.tick()
 	return s, nil
 }
 
-// Close stops the clock and releases the arena. No call may be in flight.
+// Close stops the clock and releases the arena and the index. No call may
+// be in flight.
 func (s *Store) Close() error {
 	s.stopBackground()
+	s.freeTables()
 	return s.arena.close()
 }
 
-// stopBackground stops the clock, the rebalancer and the crawler.
-func (s *Store) stopBackground() { s.stopOnce.Do(func() { close(s.stopTick) }) }
+func (s *Store) freeTables() {
+	for i := range s.shards {
+		freeTable(s.shards[i].slots)
+		s.shards[i].slots = nil
+	}
+}
+
+// stopBackground stops the clock, the expiry of segments and the crawler,
+// and waits until they have.
+func (s *Store) stopBackground() {
+	s.stopOnce.Do(func() { close(s.stopTick) })
+	<-s.tickDone
+}
 
 func (s *Store) tick() {
+	defer close(s.tickDone)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	mover := newAutomover(len(s.slabs.classes), s.cfg.AutomoveWindow, s.cfg.AutomoveRatio)
 	for {
 		select {
 		case <-s.stopTick:
@@ -134,11 +168,9 @@ func (s *Store) tick() {
 		case <-t.C:
 			s.clock.tick()
 			s.flushIfDue()
+			s.expireSegments()
 			if !s.cfg.NoCrawler {
 				s.crawl(crawlBudget)
-			}
-			if mode := s.Automove(); mode != AutomoveOff && !s.cfg.NoPageMoves && !s.cfg.DisableEvictions {
-				s.rebalance(mover, mode)
 			}
 		}
 	}
@@ -147,48 +179,66 @@ func (s *Store) tick() {
 // Now is the store's clock: seconds since start, as memcached counts them.
 func (s *Store) Now() uint32 { return s.clock.Now() }
 
-func (s *Store) hash(key []byte) uint32 {
-	return uint32(maphash.Bytes(s.seed, key))
-}
+func (s *Store) hash(key []byte) uint64 { return maphash.Bytes(s.seed, key) }
 
 // lockKey locks key's shard, returning it and the key's hash.
-func (s *Store) lockKey(key []byte) (*shard, uint32) {
+func (s *Store) lockKey(key []byte) (*shard, uint64) {
 	h := s.hash(key)
 	sh := &s.shards[shardOf(h)]
 	sh.mu.Lock()
 	return sh, h
 }
 
-// hashOf is the hash of a chunk's key.
-func (s *Store) hashOf(r ref) uint32 { return s.hash(s.m.keyOf(r)) }
+// find returns key's indexed item, or 0. The shard lock is held.
+func (s *Store) find(sh *shard, key []byte, h uint64) loc {
+	if i := sh.find(s.m, key, h); i >= 0 {
+		return sh.slots[i].loc()
+	}
+	return 0
+}
 
-// link puts an allocated chunk in the index and its class's LRU, giving it
-// a new CAS. The shard lock is held.
-func (s *Store) link(sh *shard, r ref) {
+// link indexes an allocated item, giving it a new CAS, and unpins it. The
+// shard lock is held.
+func (s *Store) link(sh *shard, r loc, h uint64) error {
+	defer s.unpin(r)
+	if err := sh.insert(s.m, r, h); err != nil {
+		return err
+	}
 	s.m.setCAS(r, s.cas.Add(1))
 	s.m.setU32(r, hdrAtime, s.clock.Now())
-	s.m.setU8(r, hdrState, itemLinked)
-	sh.insert(s.m, r, s.hashOf(r), s.hash)
-	sh.stats.TotalItems++
-	c := s.slabs.classes[s.m.class(r)]
-	c.mu.Lock()
-	c.lru.pushHead(s.m, r)
-	c.lru.items++
-	c.lru.bytes += s.m.total(r)
-	c.mu.Unlock()
+	sh.ops.TotalItems++
+	sh.countItem(s.classOf(r), s.m.total(r), 1)
+	s.countLive(r, s.m.total(r))
+	return nil
 }
 
-// unlink takes a linked item out of the index and LRU and frees its chunk.
-// The shard lock is held, and the class lock too when classLocked.
-func (s *Store) unlink(sh *shard, r ref, classLocked bool) {
-	sh.delete(s.m, r, s.hashOf(r))
-	c := s.slabs.classes[s.m.class(r)]
-	if !classLocked {
-		c.mu.Lock()
-		defer c.mu.Unlock()
+// unlink takes an item out of the index: its bytes stay in its segment,
+// dead, until the segment is merged, evicted or expired. The shard lock is
+// held.
+func (s *Store) unlink(sh *shard, r loc, h uint64) {
+	if i := sh.findLoc(r, h); i >= 0 {
+		s.unindex(sh, r, i)
 	}
-	c.lru.remove(s.m, r)
-	c.lru.items--
-	c.lru.bytes -= s.m.total(r)
-	s.slabs.release(c, r)
 }
+
+// relink points key's slot at r, which replaces old (same key), keeping
+// old's read frequency. The shard lock is held.
+func (s *Store) relink(sh *shard, old, r loc, h uint64) {
+	i := sh.findLoc(old, h)
+	sh.countItem(s.classOf(old), s.m.total(old), -1)
+	s.countLive(old, -s.m.total(old))
+	s.countLive(r, s.m.total(r))
+	e := sh.slots[i]
+	sh.slots[i] = makeSlot(e.tag(), e.freq(), r)
+	s.m.setCAS(r, s.cas.Add(1))
+	s.m.setU32(r, hdrAtime, s.clock.Now())
+	sh.ops.TotalItems++
+	sh.countItem(s.classOf(r), s.m.total(r), 1)
+	s.unpin(r)
+}
+
+// SetAutomoveRatio sets slab_automove_ratio, which is only reported.
+func (s *Store) SetAutomoveRatio(r float64) { s.automoveRatio.Store(math.Float64bits(r)) }
+
+// AutomoveRatio is the slab_automove_ratio now.
+func (s *Store) AutomoveRatio() float64 { return math.Float64frombits(s.automoveRatio.Load()) }

@@ -2,12 +2,17 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 )
 
 // defaultConfig is memcached's defaults, as a node's, with mb megabytes.
@@ -217,7 +222,7 @@ func fill(t testing.TB, s *Store, prefix string, n, size int) []string {
 
 func TestStoreEvictsLeastRecentlyUsed(t *testing.T) {
 	s := newTestStore(t, 2)
-	keys := fill(t, s, "k", 200, 10000) // 2 MB of 10 KB items: about twice what fits
+	keys := fill(t, s, "k", 400, 10000) // 4 MB of 10 KB items: twice what fits
 	tot := s.Totals()
 	if tot.Evictions == 0 {
 		t.Fatal("no evictions after storing twice the memory limit")
@@ -230,20 +235,6 @@ func TestStoreEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 	if _, _, ok := get(s, keys[len(keys)-1]); !ok {
 		t.Error("the newest item was evicted")
-	}
-}
-
-func TestStoreSecondChanceForReadItems(t *testing.T) {
-	s := newTestStore(t, 1)
-	keys := fill(t, s, "k", 50, 10000) // fits in one page
-	for i := 0; i < 200; i++ {
-		if _, _, ok := get(s, keys[0]); !ok { // keep the first key hot
-			t.Fatalf("hot key evicted after %d more items", i)
-		}
-		fill(t, s, fmt.Sprintf("n%d-", i), 1, 10000)
-	}
-	if s.Totals().Evictions == 0 {
-		t.Fatal("no evictions")
 	}
 }
 
@@ -283,20 +274,6 @@ func TestStoreTooLarge(t *testing.T) {
 	}
 	if _, err := s.Reserve([]byte("k"), 0, 0, 1<<20-100, ModeSet); err != nil {
 		t.Fatalf("value just under 1 MB: %v", err)
-	}
-}
-
-// Pages follow the workload: after memory is full of small items, large
-// ones can still be stored.
-func TestStoreMovesPagesBetweenClasses(t *testing.T) {
-	s := newTestStore(t, 4)
-	fill(t, s, "small", 40000, 100) // well over 4 MB of small items
-	big := fill(t, s, "big", 10, 200000)
-	if _, _, ok := get(s, big[len(big)-1]); !ok {
-		t.Fatal("large item not stored after small ones filled memory")
-	}
-	if s.Totals().PagesMoved == 0 {
-		t.Fatal("no page moved")
 	}
 }
 
@@ -345,8 +322,8 @@ func TestStoreConcurrentIntegrity(t *testing.T) {
 	}
 }
 
-// Items live outside the Go heap: storing a million of them grows the heap
-// only by the index's 4-byte bucket references.
+// Items and the index live outside the Go heap: storing a million items
+// grows the heap by nothing that grows with them.
 func TestStoreItemsCostTheHeapNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("stores a million items")
@@ -362,37 +339,129 @@ func TestStoreItemsCostTheHeapNothing(t *testing.T) {
 		t.Fatalf("curr_items %d", tot.CurrItems)
 	}
 	grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-	// 1M items in buckets of 4 bytes at most 1.5 items per bucket, doubled
-	// tables: well under 32 MB; the items themselves would be 150 MB.
-	if grown > 32<<20 {
+	// The segments' bookkeeping is a few KB; the items would be 150 MB.
+	if grown > 4<<20 {
 		t.Fatalf("heap grew %d MB for a million items", grown>>20)
 	}
 	t.Logf("heap grew %.1f MB for 1,000,000 items of 100 bytes", float64(grown)/(1<<20))
 }
 
-// When the workload moves from one item size to another for longer than
-// the automover's window, the rebalancer moves pages to the class now
-// evicting young items; within the window it moves none.
-func TestStoreRebalanceFollowsWorkload(t *testing.T) {
+// Merge eviction keeps an item read between merges, while the cache turns
+// over several times with items read once.
+func TestStoreKeepsFrequentlyReadItems(t *testing.T) {
 	s := newTestStore(t, 8)
-	fill(t, s, "small", 100000, 100) // memory full of small items
-	a := newAutomover(len(s.slabs.classes), DefaultAutomoveWindow, DefaultAutomoveRatio)
-	s.clock.now.Store(s.Now() + 100) // the small items grow old
-	big := s.slabs.classFor(itemSize(5, 20000))
-	pages := func() int {
-		big.mu.Lock()
-		defer big.mu.Unlock()
-		return len(big.pages)
+	keys := fill(t, s, "k", 50, 10000)
+	for i := 0; i < 3000; i++ { // 30 MB through an 8 MB cache
+		if _, _, ok := get(s, keys[0]); !ok {
+			t.Fatalf("hot key evicted after %d more items", i)
+		}
+		fill(t, s, fmt.Sprintf("n%d-", i), 1, 10000)
 	}
-	for second := 1; second <= 45; second++ {
-		fill(t, s, fmt.Sprint("big", second, "-"), 60, 20000)
-		s.clock.now.Add(1)
-		s.rebalance(a, AutomoveWindowed)
-		if second == DefaultAutomoveWindow && pages() > 1 {
-			t.Fatalf("%d pages moved to the 20 KB class within the first window", pages()-1)
+	if s.Totals().Evictions == 0 {
+		t.Fatal("no evictions")
+	}
+}
+
+// A hit allocates nothing, with or without options.
+func TestGetHitAllocatesNothing(t *testing.T) {
+	s := newTestStore(t, 8)
+	put(t, s, ModeSet, "k", "value", 0)
+	key, buf := []byte("k"), make([]byte, 0, 64)
+	var steps [MaxSteps]Step
+	o := GetOptions{Key: key, Steps: append(steps[:0], StepReportTTL, StepTouch), TTL: 100, Value: true}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, v, ok := s.Get(key, buf[:0], false, 0); !ok || string(v) != "value" {
+			t.Fatal("miss")
+		}
+		if _, v, ok := s.GetWith(&o, buf[:0]); !ok || string(v) != "value" {
+			t.Fatal("miss")
+		}
+	}); n != 0 {
+		t.Fatalf("%v allocations per read", n)
+	}
+}
+
+func testSeed(t *testing.T) uint64 {
+	seed := uint64(time.Now().UnixNano())
+	if env := os.Getenv("SHOAL_STORE_SEED"); env != "" {
+		seed, _ = strconv.ParseUint(env, 10, 64)
+	}
+	t.Logf("seed %d (SHOAL_STORE_SEED=%d reproduces it)", seed, seed)
+	return seed
+}
+
+// Items larger than a segment get a run of segments of their own; evicting
+// one frees the whole run, and small items and large ones evict each other
+// without a wrong byte.
+func TestStoreLargeItems(t *testing.T) {
+	s := newTestStore(t, 24, func(c *Config) { c.MaxItemSize = 64 << 20 })
+	if _, err := s.Reserve([]byte("k"), 0, 0, 64<<20, ModeSet); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("64 MB value under -I 64m: %v, want ErrTooLarge", err)
+	}
+	rng := rand.New(rand.NewPCG(testSeed(t), 2))
+	last := map[string]int{}
+	for i := 0; i < 120; i++ {
+		key := fmt.Sprint("big", rng.IntN(20))
+		n := 1 + rng.IntN(3<<20)
+		if rng.IntN(3) == 0 {
+			n = 1 + rng.IntN(1000) // small ones among them
+		}
+		v := modelValue(key, uint64(i), n)
+		res, err := s.Reserve([]byte(key), 0, 0, n, ModeSet)
+		if err != nil {
+			t.Fatalf("storing %d bytes: %v", n, err)
+		}
+		copy(s.Value(res), v)
+		if r, _, err := s.Commit(res, ModeSet, 0); r != Stored || err != nil {
+			t.Fatalf("commit %d bytes: %v %v", n, r, err)
+		}
+		last[key] = i
+		for _, k := range []string{key, fmt.Sprint("big", rng.IntN(20))} {
+			got, _, ok := get(s, k)
+			if k == key && !ok {
+				t.Fatalf("%s missed right after it was stored", k)
+			}
+			if seq, set := last[k]; ok && (!set || got != string(modelValue(k, uint64(seq), len(got)))) {
+				t.Fatalf("%s read back a value it was not last given (%d bytes)", k, len(got))
+			}
+		}
+		if tot := s.Totals(); tot.Pages > 24+1 {
+			t.Fatalf("%d segments in use, limit 24", tot.Pages)
 		}
 	}
-	if n := pages(); n < 4 {
-		t.Fatalf("the evicting class of 20 KB items has %d pages after 45 seconds", n)
+	if s.Totals().Evictions == 0 {
+		t.Fatal("no evictions: the test did not exercise them")
+	}
+}
+
+// modelValue is the value stored for key's seq-th write: the key, the
+// sequence number and a CRC of both, then filler up to n bytes.
+func modelValue(key string, seq uint64, n int) []byte {
+	v := make([]byte, n)
+	head := binary.LittleEndian.AppendUint64([]byte(key), seq)
+	head = binary.LittleEndian.AppendUint32(head, crc32.ChecksumIEEE(head))
+	for i := range v {
+		v[i] = head[i%len(head)]
+	}
+	return v
+}
+
+// The index finds every item and no deleted one while its tables grow and
+// deletions shift probe runs back.
+func TestIndexChurn(t *testing.T) {
+	s := newTestStore(t, 64)
+	keys := fill(t, s, "i", 200_000, 8)
+	for i := 0; i < len(keys); i += 3 {
+		if !s.Delete([]byte(keys[i])) {
+			t.Fatalf("delete %s missed", keys[i])
+		}
+	}
+	for i, k := range keys {
+		if _, _, ok := get(s, k); ok != (i%3 != 0) {
+			t.Fatalf("%s found %v after deleting every third key", k, ok)
+		}
+	}
+	if n := s.Totals().CurrItems; n != len(keys)-(len(keys)+2)/3 {
+		t.Fatalf("curr_items %d", n)
 	}
 }
