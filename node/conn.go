@@ -67,6 +67,8 @@ type conn struct {
 	binary   bool
 	fromPoll bool // dispatched by the epoll set, no request read since
 	mustWait bool // could not be parked: waits on Go's poller past maxWaiting
+	served   bool // it has run a request
+	busy     bool // its last request came within a sweep of the one before: it waits past maxWaiting
 	inEpoll  bool // its descriptor is registered in the epoll set
 
 	waiting  bool  // servePolled's callback asked to wait (polled.go)
@@ -153,7 +155,7 @@ func (c *conn) serve() error {
 		if err := c.request(); err != nil {
 			return c.stopServing(err)
 		}
-		c.fromPoll = false
+		c.fromPoll, c.served = false, true
 	}
 }
 

@@ -21,6 +21,17 @@ type parked struct {
 	lastCmd                        int64  // unix nanoseconds
 	held                           []byte // a partial request
 	started, binary, authenticated bool
+	served                         bool // it has run a request
+}
+
+// recent says whether pc parked after a request less than a sweep ago: a
+// busy connection, which may wait on Go's poller past maxWaiting.
+func (pc parked) recent() bool {
+	served := pc.served
+	if pc.c != nil {
+		served = pc.c.served
+	}
+	return served && time.Since(time.Unix(0, pc.lastActive())) < sweepEvery
 }
 
 func (pc parked) lastActive() int64 {
@@ -45,7 +56,7 @@ func (c *conn) detach() (parked, int, error) {
 		return parked{}, -1, fmt.Errorf("duplicating the descriptor: %w", err)
 	}
 	pc := parked{id: c.id, lastCmd: c.lastCmd.Load(), held: c.r.held,
-		started: c.started, binary: c.binary, authenticated: c.authenticated}
+		started: c.started, binary: c.binary, authenticated: c.authenticated, served: c.served}
 	c.s.mu.Lock()
 	delete(c.s.conns, c)
 	c.s.mu.Unlock()
@@ -58,7 +69,7 @@ func (c *conn) detach() (parked, int, error) {
 func (pc parked) resume(p *poller, fd int) {
 	if pc.c != nil {
 		pc.c.idle.Store(false)
-		pc.c.fromPoll = true
+		pc.c.fromPoll, pc.c.busy = true, pc.recent()
 		pc.c.run()
 		return
 	}
@@ -77,6 +88,7 @@ func (pc parked) resume(p *poller, fd int) {
 		return
 	}
 	c.id, c.started, c.binary, c.authenticated = pc.id, pc.started, pc.binary, pc.authenticated
+	c.served, c.busy = pc.served, pc.recent()
 	c.r.held = pc.held
 	c.fromPoll = true
 	p.s.mu.Lock()

@@ -65,6 +65,7 @@ func (c *conn) polledStep(fd uintptr) bool {
 			return true
 		}
 		c.idle.Store(false)
+		c.busy = true // readable within a sweep of its last request
 		c.takeLease()
 	}
 	for {
@@ -120,7 +121,7 @@ func (c *conn) runFramed() error {
 		if err := c.request(); err != nil {
 			return c.stopServing(err)
 		}
-		c.fromPoll = false
+		c.fromPoll, c.served = false, true
 	}
 	return nil
 }
@@ -135,7 +136,7 @@ func (c *conn) waitPolled() bool {
 		c.polled = err
 		return true
 	}
-	if c.fromPoll || !c.s.poll.enterWait(c.mustWait) {
+	if c.fromPoll || !c.s.poll.enterWait(c.mustWait || c.busy) {
 		c.polled = errPark
 		return true
 	}
