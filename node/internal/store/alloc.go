@@ -105,6 +105,9 @@ func (s *Store) unpin(r loc) { s.arena.segs[segOf(r)].pins.Add(-1) }
 
 // newSegments takes n free segments in a row, evicting until there are.
 func (s *Store) newSegments(n int, held holding) (int32, error) {
+	if n == 1 {
+		s.compactIfWasteful(held)
+	}
 	for tries := 0; ; tries++ {
 		s.segMu.Lock()
 		id := s.arena.take(n, 0)

@@ -65,6 +65,23 @@ func (s *Store) evict(held holding) bool {
 // bytes behind), oldest first; or a large item's run alone. evictMu is
 // held.
 func (s *Store) victims(held holding) (srcs []int32, run bool) {
+	srcs, run = s.victimWindow(held)
+	if run {
+		return srcs, run
+	}
+	segs := s.arena.segs
+	// Of the oldest, the ones with the fewest live bytes: the most room
+	// freed for the fewest items evicted. Ties keep their age order.
+	slices.SortStableFunc(srcs, func(a, b int32) int { return cmp.Compare(segs[a].live.Load(), segs[b].live.Load()) })
+	srcs = srcs[:min(len(srcs), mergeSegments)]
+	slices.SortFunc(srcs, func(a, b int32) int { return cmp.Compare(segs[a].seq, segs[b].seq) })
+	return srcs, false
+}
+
+// victimWindow is the mergeWindow oldest sealed, unpinned segments of the
+// chain whose head is oldest, oldest first, or a large item's run alone.
+// evictMu is held.
+func (s *Store) victimWindow(held holding) (srcs []int32, run bool) {
 	s.segMu.Lock()
 	defer s.segMu.Unlock()
 	segs := s.arena.segs
@@ -85,11 +102,6 @@ func (s *Store) victims(held holding) (srcs []int32, run bool) {
 	for id := b.head; id != 0 && len(srcs) < mergeWindow && s.evictable(b, id, held) && segs[id].run == 1; id = segs[id].next {
 		srcs = append(srcs, id)
 	}
-	// Of the oldest, the ones with the fewest live bytes: the most room
-	// freed for the fewest items evicted. Ties keep their age order.
-	slices.SortStableFunc(srcs, func(a, b int32) int { return cmp.Compare(segs[a].live.Load(), segs[b].live.Load()) })
-	srcs = srcs[:min(len(srcs), mergeSegments)]
-	slices.SortFunc(srcs, func(a, b int32) int { return cmp.Compare(segs[a].seq, segs[b].seq) })
 	return srcs, false
 }
 
