@@ -1,8 +1,6 @@
 package node_test
 
 import (
-	"bufio"
-	"net"
 	"regexp"
 	"slices"
 	"strings"
@@ -23,17 +21,7 @@ func TestJoinTooLargeIsNotStored(t *testing.T) {
 	binAppend := "\x80\x0e\x00\x01\x00\x00\x00\x00\x00\x09\x27\xc1\x00\x00\x00\x07\x00\x00\x00\x00\x00\x00\x00\x00k" + value
 	binNoop := "\x80\x0a\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x09\x00\x00\x00\x00\x00\x00\x00\x00"
 	for _, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", conformance.Memcached(t)}} {
-		wc, err := net.Dial("tcp", p.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer wc.Close()
-		r := bufio.NewReader(wc)
-		_, _ = wc.Write([]byte("watch mutations\r\n"))
-		_ = wc.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if ok, err := r.ReadString('\n'); ok != "OK\r\n" {
-			t.Fatalf("%s: watch answered %q, %v", p.name, ok, err)
-		}
+		wc, r := openWatcher(t, p.addr, "watch mutations")
 		s, err := dialText(p.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -92,17 +80,7 @@ func TestBinaryLongSetIsWatchedByKey(t *testing.T) {
 	set := "\x80\x01\x00\x02\x08\x00\x00\x00\x00\x00\x4e\x2a\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00" +
 		"\x00\x00\x00\x00\x00\x00\x00\x00bk" + value
 	for _, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", conformance.Memcached(t)}} {
-		wc, err := net.Dial("tcp", p.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer wc.Close()
-		r := bufio.NewReader(wc)
-		_, _ = wc.Write([]byte("watch mutations\r\n"))
-		_ = wc.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if ok, err := r.ReadString('\n'); ok != "OK\r\n" {
-			t.Fatalf("%s: watch answered %q, %v", p.name, ok, err)
-		}
+		wc, r := openWatcher(t, p.addr, "watch mutations")
 		b := conformance.DialTB(t, p.addr)
 		if err := b.Send([]byte(set)); err != nil {
 			t.Fatal(err)

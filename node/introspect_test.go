@@ -187,19 +187,7 @@ func withoutStoreLookups(lines []string) []string {
 func TestWatchMatchesMemcached(t *testing.T) {
 	var got [2][]string
 	for i, p := range []peer{{"shoal", node.StartTestNode(t)}, {"memcached", conformance.Memcached(t)}} {
-		wc, err := net.Dial("tcp", p.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer wc.Close()
-		if _, err := wc.Write([]byte("watch fetchers mutations\r\n")); err != nil {
-			t.Fatal(err)
-		}
-		r := bufio.NewReader(wc)
-		_ = wc.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if ok, err := r.ReadString('\n'); ok != "OK\r\n" {
-			t.Fatalf("%s: watch answered %q, %v", p.name, ok, err)
-		}
+		wc, r := openWatcher(t, p.addr, "watch fetchers mutations")
 		s, err := dialText(p.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -303,17 +291,7 @@ var evictionLine = regexp.MustCompile(`^type=eviction key=k([0-9]+) fetch=no ttl
 // memcached's form.
 func TestWatchEvictionsMatchesMemcached(t *testing.T) {
 	for _, p := range []peer{{"shoal", node.StartTestNode(t, func(c *node.Config) { c.MemoryLimitMB = 8 })}, {"memcached", conformance.Memcached(t, "-m", "8")}} {
-		wc, err := net.Dial("tcp", p.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer wc.Close()
-		_, _ = wc.Write([]byte("watch evictions\r\n"))
-		r := bufio.NewReader(wc)
-		_ = wc.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if ok, err := r.ReadString('\n'); ok != "OK\r\n" {
-			t.Fatalf("%s: watch evictions answered %q, %v", p.name, ok, err)
-		}
+		wc, r := openWatcher(t, p.addr, "watch evictions")
 		s, err := dialText(p.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -329,4 +307,25 @@ func TestWatchEvictionsMatchesMemcached(t *testing.T) {
 			t.Errorf("%s: first eviction line %q", p.name, line)
 		}
 	}
+}
+
+// openWatcher connects to addr, sends the watch command (as "watch
+// fetchers"), checks its OK and returns the connection, closed when the
+// test ends, and its reader, with a 5 s deadline.
+func openWatcher(t *testing.T, addr, command string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	wc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wc.Close() })
+	if _, err := wc.Write([]byte(command + "\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(wc)
+	_ = wc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if ok, err := r.ReadString('\n'); ok != "OK\r\n" {
+		t.Fatalf("%s: %s answered %q, %v", addr, command, ok, err)
+	}
+	return wc, r
 }
