@@ -154,8 +154,7 @@ func (s *Store) drop(id int32, held holding) bool {
 		return false
 	}
 	s.segMu.Lock()
-	s.unchain(id)
-	s.release(id)
+	s.discardLocked(id)
 	s.segMu.Unlock()
 	return true
 }
@@ -235,8 +234,7 @@ func (s *Store) merge(srcs []int32, held holding) bool {
 		ds.created = s.arena.segs[srcs[0]].created
 	}
 	for _, id := range srcs[done:] {
-		s.unchain(id)
-		s.release(id)
+		s.discardLocked(id)
 	}
 	return done < len(srcs)
 }
@@ -282,6 +280,13 @@ func (s *Store) threshold(srcs []int32, held holding) cutoff {
 		room -= bytes[f]
 	}
 	return cutoff{freq: -1}
+}
+
+// discardLocked takes segment id out of its chain and frees it, its items
+// gone. segMu is held.
+func (s *Store) discardLocked(id int32) {
+	s.unchain(id)
+	s.release(id)
 }
 
 // release frees segment id. segMu is held.

@@ -95,8 +95,7 @@ func (s *Store) reap(id int32) bool {
 		return false
 	}
 	s.segMu.Lock()
-	s.unchain(id)
-	s.release(id)
+	s.discardLocked(id)
 	s.segMu.Unlock()
 	return true
 }
