@@ -17,7 +17,7 @@ func (c *conn) framed() bool {
 	if c.binary {
 		return binaryFramed(buf)
 	}
-	ok, eol := textFramed(buf)
+	ok, eol := textFramed(buf, c.tokens)
 	if ok {
 		c.lineEnd = eol + 1 // readLine need not look for it again
 	}
@@ -36,19 +36,20 @@ func binaryFramed(buf []byte) bool {
 // textFramed: a whole line and, for a storage command (set, add, replace,
 // append, prepend, cas; meta's ms), the data block and its "\r\n", which
 // the command reads or, refusing the item, swallows. eol is where the
-// line's newline is.
-func textFramed(buf []byte) (ok bool, eol int) {
+// line's newline is; toks is scratch for the tokens.
+func textFramed(buf []byte, toks [][]byte) (ok bool, eol int) {
 	end := bytes.IndexByte(buf, '\n')
 	if end < 0 {
 		return false, end
 	}
-	return lineFramed(buf, end), end
+	return lineFramed(buf, end, toks), end
 }
 
-func lineFramed(buf []byte, end int) bool {
+func lineFramed(buf []byte, end int, toks [][]byte) bool {
 	line := bytes.TrimSuffix(buf[:end], []byte("\r"))
+	cmd, _, _ := bytes.Cut(bytes.TrimLeft(line, " "), []byte(" "))
 	var sizeAt int // the token that gives the block's length
-	switch cmd, _ := token(line, 0); string(cmd) {
+	switch string(cmd) {
 	case "set", "add", "replace", "append", "prepend", "cas":
 		sizeAt = 4
 	case "ms":
@@ -58,32 +59,13 @@ func lineFramed(buf []byte, end int) bool {
 	default:
 		return true
 	}
-	tok, ok := token(line, sizeAt)
-	if !ok {
+	// The command's own tokenizer, so that framing and the command agree.
+	tokens, _ := protocol.Tokens(toks, line)
+	if len(tokens) <= sizeAt {
 		return false
 	}
-	size, ok := parseSize(tok)
+	size, ok := parseSize(tokens[sizeAt])
 	return ok && uint64(len(buf)) >= uint64(end)+1+size+2
-}
-
-// token is line's i-th space-separated token.
-func token(line []byte, i int) ([]byte, bool) {
-	for {
-		line = bytes.TrimLeft(line, " ")
-		if len(line) == 0 {
-			return nil, false
-		}
-		tok := line
-		if j := bytes.IndexByte(line, ' '); j >= 0 {
-			tok, line = line[:j], line[j:]
-		} else {
-			line = nil
-		}
-		if i == 0 {
-			return tok, true
-		}
-		i--
-	}
 }
 
 // parseSize reads a block length: decimal digits only, at most 10 of them

@@ -1,6 +1,10 @@
 package node
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/shoal-cache/shoal/protocol"
+)
 
 func TestTextFramed(t *testing.T) {
 	tests := []struct {
@@ -33,7 +37,7 @@ func TestTextFramed(t *testing.T) {
 		{"watch fetchers\r\n", false},
 	}
 	for _, tt := range tests {
-		if got, _ := textFramed([]byte(tt.buf)); got != tt.want {
+		if got, _ := textFramed([]byte(tt.buf), make([][]byte, 0, protocol.MaxTokens)); got != tt.want {
 			t.Errorf("textFramed(%q) = %v; want %v", tt.buf, got, tt.want)
 		}
 	}
