@@ -49,25 +49,13 @@ func (m *Member) reconcile() {
 	if !m.coordinating {
 		// Another member may hold a newer table than ours (we may have
 		// missed the last one of the previous coordinator): get them all
-		// first, so that our first version is above every version out there
-		// and our first table keeps the positions theirs give. With no
-		// answer at all (members too slow to answer in time), a table of
-		// our own would place every node afresh: try again at the next
-		// round, a few times, before taking over without one.
-		if asked, answered := m.sync(); asked > 0 && answered == 0 && m.syncTries < maxSyncTries {
-			m.syncTries++
-			return
-		}
-		m.syncTries = 0
+		// first, so that our first version is above every version out there.
+		m.sync()
 		m.coordinating = true
 		m.term = 0 // a term of our own, above everything we heard of
 	}
 	m.publish()
 }
-
-// maxSyncTries is how many rounds of pulls without a single answer a new
-// coordinator waits through before it takes over without another's table.
-const maxSyncTries = 5
 
 // publish numbers and adopts the next table if the membership changed or
 // another member holds a newer version, and tells every member.
@@ -192,15 +180,15 @@ func (m *Member) liveMembers() []string {
 
 // sync pulls every other member's table (pulls marked sync, which consider
 // keeps as the base of our first table) and waits, up to SyncTimeout, for
-// their answers. It reports how many it asked and how many answered.
-func (m *Member) sync() (asked, answered int) {
+// their answers.
+func (m *Member) sync() {
 	peers := m.peerNodes()
 	if len(peers) == 0 {
-		return 0, 0
+		return
 	}
-	done := make(chan string, len(peers))
+	answered := make(chan string, len(peers))
 	m.sendMu.Lock()
-	m.syncing = done
+	m.syncing = answered
 	m.sendMu.Unlock()
 	defer func() {
 		m.sendMu.Lock()
@@ -212,16 +200,14 @@ func (m *Member) sync() (asked, answered int) {
 	}
 	timeout := time.NewTimer(m.cfg.Timing.SyncTimeout)
 	defer timeout.Stop()
-	for answered < len(peers) {
+	for waiting := len(peers); waiting > 0; waiting-- {
 		select {
-		case <-done:
-			answered++
+		case <-answered:
 		case <-timeout.C:
-			m.log.Debug("pulled tables", zap.Int("missing", len(peers)-answered), zap.Int("asked", len(peers)))
-			return len(peers), answered
+			m.log.Debug("pulled tables", zap.Int("missing", waiting), zap.Int("asked", len(peers)))
+			return
 		case <-m.stop:
-			return len(peers), answered
+			return
 		}
 	}
-	return len(peers), answered
 }

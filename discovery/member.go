@@ -48,7 +48,6 @@ type Member struct {
 	// lastActive is the version of the last table that listed this node
 	// active, 0 if none has since it was last out of the list.
 	lastActive uint64
-	syncTries  int // rounds of takeover pulls no member answered (run's)
 
 	sendMu  sync.Mutex
 	pulls   map[string]pull // pulls sent and not yet answered, by member
