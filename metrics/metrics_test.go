@@ -356,3 +356,35 @@ func binaryGet(key string) []byte {
 	h[11] = byte(len(key))
 	return append(h, key...)
 }
+
+// TestConnectionEngine: connections idle past a sweep are parked in the
+// node's epoll set, and the metrics say so.
+func TestConnectionEngine(t *testing.T) {
+	srv, addr := startServer(t, nil)
+	reg := metrics.NewRegistry(metrics.Sources{Server: srv})
+	const n = 5
+	for range n {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		if _, err := nc.Write([]byte("version\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := nc.Read(make([]byte, 64)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var waiting, parked, parks float64
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		mfs := gather(t, reg)
+		waiting, _ = value(mfs, "shoal_connections_waiting")
+		parked, _ = value(mfs, "shoal_connections_parked")
+		parks, _ = value(mfs, "shoal_connection_parks_total")
+		if waiting == 0 && parked == n && parks == n {
+			return
+		}
+	}
+	t.Errorf("waiting %v, parked %v, parks %v; want 0, %d, %d", waiting, parked, parks, n, n)
+}

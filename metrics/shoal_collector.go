@@ -14,6 +14,7 @@ type shoalCollector struct {
 	srv                         *node.Server
 	duration, hitRatio          *prometheus.Desc
 	hotReads, hotWrites, config *prometheus.Desc
+	waiting, parked, parks      *prometheus.Desc
 }
 
 func newShoalCollector(srv *node.Server) *shoalCollector {
@@ -27,11 +28,18 @@ func newShoalCollector(srv *node.Server) *shoalCollector {
 		hotWrites: newDesc("shoal_hotkey_writes",
 			"Estimated recent writes of one of the most written keys (sampled; halved every minute); the key is %-escaped.", "key"),
 		config: newDesc("shoal_config_get_total", "Total number of config get commands served (cluster discovery)."),
+		waiting: newDesc("shoal_connections_waiting",
+			"Connections waiting for a request with a goroutine of their own (busy ones, up to a bound for the rest)."),
+		parked: newDesc("shoal_connections_parked",
+			"Connections idle in the node's epoll set, holding no goroutine or buffer."),
+		parks: newDesc("shoal_connection_parks_total",
+			"Times a connection was parked; climbing with a steady load means requests pay a park and a wake."),
 	}
 }
 
 func (c *shoalCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.duration, c.hitRatio, c.hotReads, c.hotWrites, c.config} {
+	for _, d := range []*prometheus.Desc{c.duration, c.hitRatio, c.hotReads, c.hotWrites, c.config,
+		c.waiting, c.parked, c.parks} {
 		ch <- d
 	}
 }
@@ -46,6 +54,10 @@ func (c *shoalCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstHistogram(c.duration, s.Count, s.Sum.Seconds(), buckets, f.String())
 	}
+	conns := c.srv.ConnEngine()
+	ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(conns.Waiting))
+	ch <- prometheus.MustNewConstMetric(c.parked, prometheus.GaugeValue, float64(conns.Parked))
+	ch <- prometheus.MustNewConstMetric(c.parks, prometheus.CounterValue, float64(conns.Parks))
 	general := readStats(c.srv, "")
 	general.emit(ch, statMetric{key: "cmd_config_get", desc: c.config, typ: counter, parse: parseFloat})
 	if c.srv.Store() == nil {

@@ -44,3 +44,6 @@ func StartTestNode(tb testing.TB, mutate ...func(*Config)) string {
 	_, addr := StartTestServer(tb, mutate...)
 	return addr
 }
+
+// MaxWaiting is maxWaiting, for the package's external tests.
+const MaxWaiting = maxWaiting

@@ -118,3 +118,26 @@ func (c *conn) sampleBinary(f latency.Family, read bool, key []byte) {
 		c.s.intro.hot.Write(key)
 	}
 }
+
+// ConnEngine is how the node holds its connections between requests
+// (poller.go): memcached has no such figures, since its connections cost
+// the same busy or idle.
+type ConnEngine struct {
+	Waiting int    // waiting for a request on Go's poller, a goroutine each
+	Parked  int    // in the node's own epoll set, a few dozen bytes each
+	Parks   uint64 // times a connection was parked, since the node started
+}
+
+// ConnEngine reports the node's connections by how they wait.
+func (s *Server) ConnEngine() ConnEngine {
+	s.mu.Lock()
+	p := s.poll // set by Serve
+	s.mu.Unlock()
+	if p == nil {
+		return ConnEngine{}
+	}
+	p.mu.Lock()
+	parked := len(p.parked)
+	p.mu.Unlock()
+	return ConnEngine{Waiting: int(p.waiting.Load()), Parked: parked, Parks: p.parks.Load()}
+}

@@ -63,7 +63,8 @@ type poller struct {
 	wake int // an eventfd, to end the wait at Shutdown
 	gen  atomic.Uint64
 
-	waiting atomic.Int32 // connections waiting on Go's poller
+	waiting atomic.Int32  // connections waiting on Go's poller
+	parks   atomic.Uint64 // connections parked, ever
 
 	freed       atomic.Int64 // connections parked or ended since the last release
 	lastRelease time.Time    // the loop's
@@ -112,6 +113,7 @@ func (p *poller) park(c *conn) parkResult {
 			return parkFailed
 		}
 		p.freed.Add(1)
+		p.parks.Add(1)
 		return parkedOK
 	}
 	pc, fd, err := c.detach()
@@ -128,6 +130,7 @@ func (p *poller) park(c *conn) parkResult {
 		pc.close(p.s, fd)
 	}
 	p.freed.Add(1)
+	p.parks.Add(1)
 	return parkedOK
 }
 

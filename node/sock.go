@@ -96,7 +96,7 @@ func (s *sock) readInto(fd uintptr, b []byte) (int, error) {
 // readNow is one read(2) that does not wait.
 func (s *sock) readNow(fd uintptr) bool {
 	for {
-		n, err := unix.Read(int(fd), s.buf)
+		n, err := rawRead(int(fd), s.buf)
 		switch {
 		case errors.Is(err, unix.EINTR):
 			continue
@@ -114,7 +114,33 @@ func (s *sock) readNow(fd uintptr) bool {
 }
 
 func (s *sock) Write(b []byte) (int, error) {
-	n, err := s.Conn.Write(b)
+	written := 0
+	if s.inPoll {
+		// Inside servePolled's callback, which holds the descriptor open:
+		// one write(2) that does not wait, as the read was; what the
+		// socket did not take is written below, waiting on Go's poller.
+		written = s.writeNow(b)
+		if written == len(b) {
+			return written, nil
+		}
+	}
+	n, err := s.Conn.Write(b[written:])
 	s.counts.written.Add(uint64(n))
-	return n, err
+	return written + n, err
+}
+
+// writeNow writes what b's socket takes without waiting, and reports how
+// much; an error is left to the write that follows, which meets it again.
+func (s *sock) writeNow(b []byte) int {
+	for {
+		n, err := rawWrite(s.fd, b)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || n < 0 {
+			return 0
+		}
+		s.counts.written.Add(uint64(n))
+		return n
+	}
 }
