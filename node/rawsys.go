@@ -10,8 +10,9 @@ import (
 // runtime makes its own epoll_ctl): a burst of parks must not look like
 // goroutines blocked in the kernel, which would each be given a new thread.
 // Reads and writes of a non-blocking socket are such calls too; made raw,
-// they skip the scheduler's bookkeeping around a system call, which on a
-// request a round trip is a tenth of the server's user time (perf, get90).
+// they skip the scheduler's bookkeeping around a system call (perf on
+// get90 at -t 1: the syscall and poll package's share of the server's
+// samples 2.7% before, 1.8% after; a thirtieth of its user time).
 
 func rawEpollCtl(epfd, op, fd int, ev *unix.EpollEvent) error {
 	_, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(ev)), 0, 0)
