@@ -1,6 +1,8 @@
 package node_test
 
 import (
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -69,6 +71,55 @@ func TestE2EOutOfDescriptors(t *testing.T) {
 	waitStats(t, watch, "curr_connections 2", func(st map[string]string) bool {
 		return st["curr_connections"] == "2"
 	})
+}
+
+// A parked connection that becomes readable while the node is out of
+// descriptors is served once some are free, not closed: making it a
+// connection again takes a descriptor for a moment (net.FileConn), and
+// memcached, whose connections keep theirs, loses none there either.
+func TestE2EParkedConnectionOutOfDescriptors(t *testing.T) {
+	const limit = 256
+	p := testproc.StartServer(t, prlimitPath(t), fmt.Sprintf("--nofile=%d:%d", limit, limit),
+		testproc.ShoalBinary(t), "node", "-c", strconv.Itoa(limit), "-m", "8")
+	parked := dialRaw(t, p.Addr)
+	want := "VERSION " + node.ProtocolVersion + "\r\n"
+	if got := parked.call("version\r\n"); got != want {
+		t.Fatalf("version: %q", got)
+	}
+	time.Sleep(300 * time.Millisecond) // past a sweep: parked
+	var extras []net.Conn
+	defer func() {
+		for _, nc := range extras {
+			nc.Close()
+		}
+	}()
+	for range limit { // the kernel queues those the node cannot accept
+		nc, err := net.DialTimeout("tcp", p.Addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		extras = append(extras, nc)
+	}
+	for deadline := time.Now().Add(10 * time.Second); p.OpenFiles(t) < limit; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the node has %d descriptors open after 10 s, want %d", p.OpenFiles(t), limit)
+		}
+	}
+	if _, err := io.WriteString(parked.nc, "version\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = parked.nc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	if line, err := parked.r.ReadString('\n'); !isTimeout(err) {
+		t.Fatalf("out of descriptors, a parked connection's request got %q, %v; want it waiting", line, err)
+	}
+	for _, nc := range extras {
+		nc.Close()
+	}
+	extras = nil
+	_ = parked.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if line, err := parked.r.ReadString('\n'); line != want || err != nil {
+		t.Fatalf("once descriptors were free, the parked connection's request got %q, %v; want %q", line, err, want)
+	}
 }
 
 // waitStats polls c's stats until ok holds, for up to 10 s.

@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -73,11 +74,14 @@ func (pc parked) resume(p *poller, fd int) {
 		pc.c.run()
 		return
 	}
-	f := os.NewFile(uintptr(fd), "")
-	nc, err := net.FileConn(f)
-	_ = f.Close()
+	nc, err := fdConn(fd)
+	if outOfDescriptors(err) {
+		p.resumeLater(fd, pc)
+		return
+	}
 	if err != nil {
 		p.s.log.Warn("resuming a parked connection: " + err.Error())
+		unix.Close(fd)
 		p.s.forgetParked()
 		return
 	}
@@ -95,6 +99,28 @@ func (pc parked) resume(p *poller, fd int) {
 	c.s.conns[c] = struct{}{}
 	p.s.mu.Unlock()
 	c.run()
+}
+
+// fdConn makes a net.Conn of a parked connection's descriptor, and closes
+// the descriptor only once it is made: net.FileConn takes descriptors of
+// its own, so a node out of them keeps the connection as it was.
+func fdConn(fd int) (net.Conn, error) {
+	dup, err := rawDupCloexec(uintptr(fd))
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(dup), "")
+	nc, err := net.FileConn(f)
+	_ = f.Close()
+	if err != nil {
+		return nil, err
+	}
+	unix.Close(fd)
+	return nc, nil
+}
+
+func outOfDescriptors(err error) bool {
+	return errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE)
 }
 
 // trickleMax bounds the partial command line a parked text connection

@@ -72,6 +72,7 @@ type poller struct {
 
 	mu     sync.Mutex
 	parked map[int]parked // by descriptor
+	later  []int          // parked ones readable but not resumed for want of descriptors
 	closed bool
 	done   chan struct{}
 }
@@ -117,7 +118,7 @@ func (p *poller) park(c *conn) parkResult {
 		return parkedOK
 	}
 	pc, fd, err := c.detach()
-	if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
+	if outOfDescriptors(err) {
 		// Parking takes a descriptor for a moment (detach); a node out
 		// of them keeps its connections rather than close them.
 		return parkLater
@@ -253,11 +254,41 @@ func (p *poller) run(pc parked, fd int) {
 	go pc.resume(p, fd)
 }
 
+// resumeLater puts back a readable parked connection that could not be
+// resumed for want of descriptors (what it sent may be in pc.held, read
+// already); each sweep resumes it again, so that it is tried ten times a
+// second, not in a loop, until descriptors are free. memcached's
+// connections hold theirs throughout, so none is lost there either.
+func (p *poller) resumeLater(fd int, pc parked) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		pc.close(p.s, fd)
+		return
+	}
+	p.parked[fd] = pc
+	p.later = append(p.later, fd)
+}
+
+// retryLater resumes again the connections resumeLater put back.
+func (p *poller) retryLater() {
+	p.mu.Lock()
+	later := p.later
+	p.later = nil
+	p.mu.Unlock()
+	for _, fd := range later {
+		if pc, ok := p.take(fd); ok {
+			go pc.resume(p, fd)
+		}
+	}
+}
+
 // sweep parks the connections that have waited on Go's poller since before
 // the last sweep, and closes parked ones idle past -o idle_timeout.
 func (p *poller) sweep(now time.Time) {
 	gen := p.gen.Add(1)
 	s := p.s
+	p.retryLater()
 	s.mu.Lock()
 	for c := range s.conns {
 		if c.state.Load() == connWaiting && c.waitGen.Load()+1 < gen {
