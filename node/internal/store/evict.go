@@ -200,16 +200,7 @@ func (s *Store) merge(srcs []int32, held holding) bool {
 		id := srcs[k]
 		if !s.walk(id, held, func(sh *shard, r loc, h uint64, i int) bool {
 			e := sh.slots[i]
-			n := s.m.total(r)
-			w := ds.write.Load()
-			if s.live(r) && cut.keeps(int(e.freq()), n) && int(w)+n <= segSize {
-				nr := loc(int(dst)*segSize + int(w))
-				copy(s.m[nr:int(nr)+n], s.m[r:int(r)+n])
-				ds.raiseExp(s.m.exptime(nr))
-				ds.write.Store(w + uint32(n))
-				sh.slots[i] = makeSlot(e.tag(), e.freq()/2, nr)
-				s.countLive(r, -n)
-				s.countLive(nr, n)
+			if s.live(r) && cut.keeps(int(e.freq()), s.m.total(r)) && s.moveTo(sh, r, i, dst, e.freq()/2) {
 				s.counters(sh, r).Rescues++
 				return true
 			}
@@ -237,6 +228,26 @@ func (s *Store) merge(srcs []int32, held holding) bool {
 		s.discardLocked(id)
 	}
 	return done < len(srcs)
+}
+
+// moveTo copies item r, in slot i, to the end of segment dst if it fits
+// there, and points the slot at the copy with read count freq. sh.mu is
+// held.
+func (s *Store) moveTo(sh *shard, r loc, i int, dst int32, freq uint8) bool {
+	ds := &s.arena.segs[dst]
+	n := s.m.total(r)
+	w := ds.write.Load()
+	if int(w)+n > segSize {
+		return false
+	}
+	nr := loc(int(dst)*segSize + int(w))
+	copy(s.m[nr:int(nr)+n], s.m[r:int(r)+n])
+	ds.raiseExp(s.m.exptime(nr))
+	ds.write.Store(w + uint32(n))
+	sh.slots[i] = makeSlot(sh.slots[i].tag(), freq, nr)
+	s.countLive(r, -n)
+	s.countLive(nr, n)
+	return true
 }
 
 // cutoff is which items a merge keeps: every live one read more than freq
